@@ -1,0 +1,7 @@
+"""SAGAN networks. Imported eagerly: diffusers resolves saved components only from imported modules."""
+
+from .attention import SelfAttention2d
+from .discriminator import SAGANDiscriminator
+from .generator import SAGANGenerator
+
+__all__ = ["SAGANDiscriminator", "SAGANGenerator", "SelfAttention2d"]
