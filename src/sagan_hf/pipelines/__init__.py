@@ -1,0 +1,3 @@
+from .pipeline_sagan import SAGANPipeline, SAGANPipelineOutput
+
+__all__ = ["SAGANPipeline", "SAGANPipelineOutput"]
