@@ -1,0 +1,6 @@
+"""The built-in ``shapes`` dataset (5 classes of bright shapes on dark backgrounds) and its classifier."""
+
+from .dataset import ensure_shapes_dataset, shapes_cache_root
+from .drawing import SHAPES_CLASSES, draw_shape_image
+
+__all__ = ["SHAPES_CLASSES", "draw_shape_image", "ensure_shapes_dataset", "shapes_cache_root"]

@@ -1,0 +1,1 @@
+"""Training: data streams, losses, EMA and the Accelerate loop (import the submodules you need)."""

@@ -1,0 +1,271 @@
+"""The training data stream: endless, seeded, rank-sharded, resumable batches of images and labels.
+
+Pipeline: ``load_dataset(..., streaming=True)`` -> ``decode(False)`` -> seeded ``shuffle`` ->
+``split_dataset_by_node(rank, world_size)`` -> decode and batch in DataLoader workers. The DataLoader
+is a plain one and must NOT go through ``accelerator.prepare``: the data is already sharded per rank
+here, and preparing it as well loses or double-shards examples.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import weakref
+from typing import Iterator
+
+import torch
+from datasets.distributed import split_dataset_by_node
+
+from .data_batching import DecodedBatches
+from .data_decode import RESAMPLING_FILTERS, to_model_range
+from .data_sources import open_image_stream
+
+logger = logging.getLogger(__name__)
+
+SHAPES_DATASET_NAME = "shapes"
+STATE_VERSION = 1
+
+# Stream iterators still open at interpreter exit would be finalised after their modules are torn
+# down, printing spurious tracebacks from datasets' readers; close them while everything is alive.
+_OPEN_PASSES: "weakref.WeakSet" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_passes() -> None:
+    for generator in list(_OPEN_PASSES):
+        generator.close()
+
+
+def _check_int(name: str, value, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+class TrainDataStream:
+    """Batches ``{"pixel_values": float32 [B, 3, R, R] in [-1, 1], "class_labels": int64 [B]}``.
+
+    Args:
+        dataset_name: a Hub dataset id, or ``"shapes"`` (the default) for the built-in set.
+        train_data_dir: a local folder of parquet shards, webdataset ``.tar`` shards or images in class
+            subfolders (instead of ``dataset_name``).
+        resolution: side of the square training images.
+        batch_size: examples per batch on this rank.
+        seed: shuffle seed; the same on every rank, or ranks would overlap.
+        shuffle_buffer_size: examples in the shuffle buffer; 0 turns shuffling off.
+        num_workers: DataLoader worker processes (capped at this rank's number of shards).
+        rank, world_size: this process's place among the data-parallel processes.
+        image_column, label_column: column names, detected when not given.
+        split: dataset split to read.
+        cache_dir: ``datasets`` cache folder.
+        num_classes: class count when the label column is a plain integer without a ClassLabel
+            feature (e.g. webdataset ``.cls`` files); otherwise read from the data.
+        resample: ``"bicubic"`` (default) or ``"bilinear"`` resize filter.
+
+    ``iter(stream)`` never ends: it calls ``set_epoch`` at each pass and drops each worker's last
+    incomplete batch of a pass. ``iter_one_pass()`` reads one pass and keeps the last smaller batch.
+    ``state_dict()`` / ``load_state_dict()`` save and restore this rank's position (see docs/data.md
+    for the shuffle-buffer caveat).
+    """
+
+    def __init__(
+        self,
+        *,
+        dataset_name: str | None = None,
+        train_data_dir: str | None = None,
+        resolution: int,
+        batch_size: int,
+        seed: int = 0,
+        shuffle_buffer_size: int = 1000,
+        num_workers: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+        image_column: str | None = None,
+        label_column: str | None = None,
+        split: str = "train",
+        cache_dir: str | None = None,
+        num_classes: int | None = None,
+        resample: str = "bicubic",
+    ):
+        _check_int("resolution", resolution, 1)
+        _check_int("batch_size", batch_size, 1)
+        _check_int("seed", seed, 0)
+        _check_int("shuffle_buffer_size", shuffle_buffer_size, 0)
+        _check_int("num_workers", num_workers, 0)
+        _check_int("world_size", world_size, 1)
+        _check_int("rank", rank, 0)
+        if rank >= world_size:
+            raise ValueError(f"rank must be in [0, world_size={world_size}), got {rank}")
+        if num_classes is not None:
+            _check_int("num_classes", num_classes, 1)
+        if resample not in RESAMPLING_FILTERS:
+            raise ValueError(f"resample must be one of {sorted(RESAMPLING_FILTERS)}, got {resample!r}")
+        if dataset_name is not None and train_data_dir is not None:
+            raise ValueError("give either dataset_name or train_data_dir, not both")
+        if dataset_name is None and train_data_dir is None:
+            dataset_name = SHAPES_DATASET_NAME
+        if dataset_name == SHAPES_DATASET_NAME:
+            from ..shapes.dataset import ensure_shapes_dataset
+
+            # shapes is stored at 64 px; larger runs get a set drawn at their own size.
+            train_data_dir = str(ensure_shapes_dataset(resolution=max(64, resolution), seed=0))
+            dataset_name = None
+
+        self.resolution = resolution
+        self.batch_size = batch_size
+        self.seed = seed
+        self.shuffle_buffer_size = shuffle_buffer_size
+        self.rank = rank
+        self.world_size = world_size
+        self.resample = resample
+
+        source = open_image_stream(
+            dataset_name=dataset_name,
+            train_data_dir=train_data_dir,
+            split=split,
+            cache_dir=cache_dir,
+            image_column=image_column,
+            label_column=label_column,
+            num_classes=num_classes,
+        )
+        self.image_column = source.image_column
+        self.label_column = source.label_column
+        self.num_classes = source.num_classes
+        self.class_names = source.class_names
+
+        dataset = source.dataset
+        if shuffle_buffer_size > 0:
+            # With DataLoader workers, resuming a buffer fed by several shards at once raises an
+            # IndexError in datasets 5.2; feeding it one shard at a time avoids it.
+            max_input_shards = 1 if num_workers > 0 else 10
+            dataset = dataset.shuffle(
+                seed=seed, buffer_size=shuffle_buffer_size, max_buffer_input_shards=max_input_shards
+            )
+        self.dataset = split_dataset_by_node(dataset, rank=rank, world_size=world_size)
+        shards = self._rank_num_shards(dataset.num_shards)
+        self.num_workers = min(num_workers, shards)
+        if self.num_workers < num_workers:
+            logger.warning(
+                "num_workers=%d lowered to %d: rank %d has only %d shard(s) to spread over workers",
+                num_workers, self.num_workers, rank, shards,
+            )
+
+        self._epoch = 0
+        self._worker_states: dict[int, dict] = {}
+        self._skipped_at_start = 0
+        self._skipped_seen: dict[tuple[bool, int], int] = {}
+        self._loaders: dict[bool, torch.utils.data.DataLoader] = {}
+        self._pending_resume: dict[int, dict] = {}
+
+    def _rank_num_shards(self, total_shards: int) -> int:
+        # split_dataset_by_node gives whole shards when they divide evenly, else every rank reads
+        # all shards and keeps one example in world_size.
+        if total_shards % self.world_size == 0:
+            return total_shards // self.world_size
+        return total_shards
+
+    @property
+    def skipped_images(self) -> int:
+        """Images that failed to decode and were skipped so far on this rank."""
+        return self._skipped_at_start + sum(self._skipped_seen.values())
+
+    @property
+    def epoch(self) -> int:
+        """The pass over the data this stream is in (0-based)."""
+        return self._epoch
+
+    def _loader(self, drop_last: bool) -> torch.utils.data.DataLoader:
+        if drop_last not in self._loaders:
+            batches = DecodedBatches(
+                self.dataset,
+                image_column=self.image_column,
+                label_column=self.label_column,
+                resolution=self.resolution,
+                batch_size=self.batch_size,
+                drop_last=drop_last,
+                resample=self.resample,
+            )
+            batches.resume_states = dict(self._pending_resume)
+            self._loaders[drop_last] = torch.utils.data.DataLoader(
+                batches,
+                batch_size=None,
+                num_workers=self.num_workers,
+                pin_memory=torch.cuda.is_available(),
+                persistent_workers=self.num_workers > 0,
+            )
+        return self._loaders[drop_last]
+
+    def _one_pass(self, drop_last: bool) -> Iterator[dict[str, torch.Tensor]]:
+        self.dataset.set_epoch(self._epoch)
+        loader = self._loader(drop_last)
+        self._pending_resume = {}  # handed to the loader's workers; later passes start fresh
+        for pixels, labels, info in loader:
+            self._worker_states[info["worker"]] = info["state"]
+            self._skipped_seen[(drop_last, info["worker"])] = info["skipped"]
+            yield {"pixel_values": to_model_range(pixels), "class_labels": labels}
+        self._epoch += 1
+        self._worker_states = {}
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        """Endless batches; each pass over the data is a new epoch with its own shuffle."""
+        return self._track(self._endless())
+
+    def iter_one_pass(self) -> Iterator[dict[str, torch.Tensor]]:
+        """One pass over this rank's shard; the last batch may be smaller than ``batch_size``."""
+        return self._track(self._one_pass(drop_last=False))
+
+    @staticmethod
+    def _track(generator):
+        _OPEN_PASSES.add(generator)
+        return generator
+
+    def _endless(self) -> Iterator[dict[str, torch.Tensor]]:
+        while True:
+            produced = False
+            for batch in self._one_pass(drop_last=True):
+                produced = True
+                yield batch
+            if not produced:
+                raise ValueError(
+                    f"rank {self.rank} produced no full batch of {self.batch_size} in a whole pass: "
+                    "the data (per rank and worker) is smaller than batch_size"
+                )
+
+    def close(self) -> None:
+        """Stop the DataLoader workers (they are started again by the next iteration)."""
+        self._loaders = {}
+
+    def state_dict(self) -> dict:
+        """This rank's stream position, JSON-serialisable; store one per rank."""
+        return {
+            "version": STATE_VERSION,
+            "epoch": self._epoch,
+            "num_workers": self.num_workers,
+            "rank": self.rank,
+            "world_size": self.world_size,
+            "worker_states": {str(worker): state for worker, state in self._worker_states.items()},
+            "skipped_images": self.skipped_images,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from a saved position (call before iterating)."""
+        if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+            raise ValueError(f"not a TrainDataStream state of version {STATE_VERSION}: {state!r:.200}")
+        if (state["rank"], state["world_size"]) != (self.rank, self.world_size):
+            logger.warning(
+                "Data state saved by rank %s of %s loaded on rank %d of %d: positions will not match",
+                state["rank"], state["world_size"], self.rank, self.world_size,
+            )
+        self._loaders = {}  # workers already started would not see the new position
+        self._epoch = int(state["epoch"])
+        self._skipped_at_start = int(state.get("skipped_images", 0))
+        self._skipped_seen = {}
+        self._worker_states = {int(k): v for k, v in state["worker_states"].items()}
+        if state["num_workers"] == self.num_workers:
+            self._pending_resume = dict(self._worker_states)
+        else:
+            logger.warning(
+                "Data state saved with %s workers, now %d: epoch %d restarts from its beginning",
+                state["num_workers"], self.num_workers, self._epoch,
+            )
+            self._pending_resume = {}
+            self._worker_states = {}
