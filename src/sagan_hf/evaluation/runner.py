@@ -1,0 +1,162 @@
+"""Scoring a pipeline: generate samples, extract features, compute the asked metrics, build the report."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .collect import FeatureCollector
+from .features import InceptionFeatureExtractor, load_inception_extractor
+from .fid import frechet_distance, gaussian_statistics
+from .inception_score import inception_score
+from .kid import kernel_inception_distance
+from .precision_recall import precision_recall
+from .reference import ReferenceStats
+from .report import build_report
+
+KNOWN_METRICS = ("fid", "is", "kid", "pr")
+
+
+def parse_metrics(metrics: str | Iterable[str]) -> tuple[str, ...]:
+    """'fid,is' or ['fid', 'is'] -> ('fid', 'is'), checked against the known metric names."""
+    names = [m.strip().lower() for m in (metrics.split(",") if isinstance(metrics, str) else metrics)]
+    names = [m for m in names if m]
+    unknown = sorted(set(names) - set(KNOWN_METRICS))
+    if unknown or not names:
+        raise ValueError(f"metrics must be a non-empty subset of {KNOWN_METRICS}, got {names}")
+    return tuple(dict.fromkeys(names))
+
+
+def balanced_class_labels(num_samples: int, num_classes: int, seed: int) -> np.ndarray:
+    """Each class num_samples / num_classes times (+-1), in a seeded random order."""
+    labels = np.arange(num_samples) % num_classes
+    return np.random.default_rng(seed).permutation(labels)
+
+
+def _pipeline_num_classes(pipeline) -> int:
+    return int(getattr(pipeline.generator.config, "num_classes", 0) or 0)
+
+
+def _per_class_fid(reference: ReferenceStats, fake_features: np.ndarray, fake_labels: np.ndarray) -> dict[str, float]:
+    if reference.features is None or reference.labels is None:
+        raise ValueError(
+            "per-class FID needs reference features and labels: compute the reference with --keep_features"
+        )
+    scores = {}
+    for label in np.unique(fake_labels):
+        real = reference.features[reference.labels == label]
+        fake = fake_features[fake_labels == label]
+        if real.shape[0] < 2 or fake.shape[0] < 2:
+            continue  # a covariance needs two samples on each side
+        scores[str(int(label))] = frechet_distance(*gaussian_statistics(real), *gaussian_statistics(fake))
+    return scores
+
+
+def evaluate_pipeline(
+    pipeline,
+    *,
+    num_samples: int,
+    reference: ReferenceStats | str | os.PathLike | None,
+    metrics: str | Iterable[str] = ("fid", "is"),
+    batch_size: int = 64,
+    seed: int = 0,
+    truncation: float | None = None,
+    inception: InceptionFeatureExtractor | None = None,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+    per_class_fid: bool = False,
+    is_splits: int = 10,
+    kid_subsets: int = 100,
+    kid_subset_size: int = 1000,
+    pr_k: int = 3,
+    dtype: str | None = None,
+) -> dict:
+    """Generates ``num_samples`` images with ``pipeline`` and scores them; returns the report dict.
+
+    Args:
+        pipeline: a ``SAGANPipeline`` (anything with the same call and ``generator.config.num_classes``).
+            Class-conditional models get balanced classes in a seeded random order.
+        reference: reference statistics (object or npz path); optional when only IS is asked.
+        metrics: subset of ``fid``, ``is``, ``kid``, ``pr`` (KID and precision/recall need reference
+            features).
+        inception: a loaded extractor to reuse (the trainer builds one once); loaded here otherwise,
+            on ``device``.
+        is_splits: Inception Score splits (10 in the papers), capped at ``num_samples``.
+        dtype: label of the generation dtype for the report (default: the generator's dtype).
+    """
+    metrics = parse_metrics(metrics)
+    if not isinstance(num_samples, int) or num_samples < 2:
+        raise ValueError(f"num_samples must be an integer >= 2, got {num_samples!r}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    reference_path = None
+    if isinstance(reference, (str, os.PathLike)):
+        reference_path = str(reference)
+        reference = ReferenceStats.load(reference)
+    needs_reference = bool({"fid", "kid", "pr"} & set(metrics)) or per_class_fid
+    if needs_reference and reference is None:
+        raise ValueError(f"metrics {metrics} (or per-class FID) need reference statistics")
+    needs_ref_features = bool({"kid", "pr"} & set(metrics)) or per_class_fid
+    if needs_ref_features and reference.features is None:
+        raise ValueError("KID, precision/recall and per-class FID need reference features: "
+                         "compute the reference with --keep_features")
+    num_classes = _pipeline_num_classes(pipeline)
+    if per_class_fid and num_classes == 0:
+        raise ValueError("per-class FID needs a class-conditional model; this one is unconditional")
+
+    if inception is None:
+        inception = load_inception_extractor(device=device if device is not None else pipeline.device)
+    if reference is not None:
+        reference.check_compatible(inception)
+
+    collector = FeatureCollector(inception, keep_features=needs_ref_features, keep_probs="is" in metrics)
+    labels = balanced_class_labels(num_samples, num_classes, seed) if num_classes > 0 else None
+    generator = torch.Generator("cpu").manual_seed(seed)  # CPU noise: the same samples on every device
+    with tqdm(total=num_samples, desc="evaluating", unit="img", disable=not progress) as bar:
+        for start in range(0, num_samples, batch_size):
+            count = min(batch_size, num_samples - start)
+            batch_labels = None if labels is None else labels[start:start + count]
+            output = pipeline(
+                class_labels=None if batch_labels is None else batch_labels.tolist(),
+                batch_size=count if batch_labels is None else None,
+                generator=generator,
+                truncation=truncation,
+                output_type="pt",
+            )
+            collector.add(output.images.float(), None if batch_labels is None else torch.from_numpy(batch_labels))
+            bar.update(count)
+
+    scores: dict = {}
+    if "fid" in metrics:
+        scores["fid"] = frechet_distance(collector.stats.mean, collector.stats.covariance(), reference.mu, reference.sigma)
+    if "is" in metrics:
+        scores["is_mean"], scores["is_std"] = inception_score(collector.probs(), splits=min(is_splits, num_samples))
+    if "kid" in metrics:
+        scores["kid_mean"], scores["kid_std"] = kernel_inception_distance(
+            reference.features, collector.features(), num_subsets=kid_subsets, subset_size=kid_subset_size, seed=seed
+        )
+    if "pr" in metrics:
+        scores["precision"], scores["recall"] = precision_recall(
+            reference.features, collector.features(), k=pr_k, device=inception.device
+        )
+    if per_class_fid:
+        scores["per_class_fid"] = _per_class_fid(reference, collector.features(), labels)
+
+    if dtype is None:
+        dtype = str(getattr(pipeline.generator, "dtype", "unknown")).replace("torch.", "")
+    return build_report(
+        scores,
+        num_samples=num_samples,
+        weights_sha256=inception.weights_sha256,
+        standard_weights=inception.standard_weights,
+        resize_mode=inception.resize_mode,
+        reference=reference_path if reference_path is not None else (None if reference is None else "<in memory>"),
+        reference_metadata=None if reference is None else reference.metadata,
+        seed=seed,
+        truncation=truncation,
+        dtype=dtype,
+    )
