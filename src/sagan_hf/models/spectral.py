@@ -62,7 +62,7 @@ def initialize_weights(model: nn.Module, init: str) -> None:
 
 
 @torch.no_grad()
-def refresh_power_iteration(module: nn.Module, iterations: int = 15) -> None:
+def refresh_power_iteration(module: nn.Module, iterations: int = 50) -> None:
     """Re-estimate the singular vectors u, v after the raw weight was rewritten.
 
     torch runs 15 power iterations when the parametrisation is registered; after a re-initialisation

@@ -121,6 +121,8 @@ class SAGANPipeline(DiffusionPipeline):
             if num_classes == 0:
                 raise ValueError("This generator is unconditional (num_classes=0): call it without class_labels")
             labels = torch.as_tensor(class_labels).reshape(-1).cpu()
+            if labels.numel() == 0:
+                raise ValueError("The batch size must be at least 1, got an empty class_labels")
             if labels.is_floating_point() or labels.dtype == torch.bool:
                 raise ValueError(f"class_labels must be integers, got {labels.dtype}")
             if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):

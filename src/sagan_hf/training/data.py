@@ -18,6 +18,7 @@ from datasets.distributed import split_dataset_by_node
 
 from .data_batching import DecodedBatches
 from .data_decode import RESAMPLING_FILTERS, to_model_range
+from .data_order import WorkerRoundRobin
 from .data_sources import open_image_stream
 
 logger = logging.getLogger(__name__)
@@ -151,6 +152,7 @@ class TrainDataStream:
 
         self._epoch = 0
         self._worker_states: dict[int, dict] = {}
+        self._next_worker = 0  # the DataLoader worker whose batch comes next
         self._skipped_at_start = 0
         self._skipped_seen: dict[tuple[bool, int], int] = {}
         self._loaders: dict[bool, torch.utils.data.DataLoader] = {}
@@ -198,12 +200,22 @@ class TrainDataStream:
         self.dataset.set_epoch(self._epoch)
         loader = self._loader(drop_last)
         self._pending_resume = {}  # handed to the loader's workers; later passes start fresh
+        order = WorkerRoundRobin(self.num_workers, first_worker=self._next_worker)
         for pixels, labels, info in loader:
-            self._worker_states[info["worker"]] = info["state"]
             self._skipped_seen[(drop_last, info["worker"])] = info["skipped"]
-            yield {"pixel_values": to_model_range(pixels), "class_labels": labels}
+            for item in order.push(info["worker"], (pixels, labels, info)):
+                yield self._emit(*item)
+        for item in order.finish():
+            yield self._emit(*item)
         self._epoch += 1
         self._worker_states = {}
+        self._next_worker = 0
+
+    def _emit(self, pixels: torch.Tensor, labels: torch.Tensor, info: dict) -> dict[str, torch.Tensor]:
+        # The position is that of the batches handed out, not of those still held for reordering.
+        self._worker_states[info["worker"]] = info["state"]
+        self._next_worker = (info["worker"] + 1) % max(1, self.num_workers)
+        return {"pixel_values": to_model_range(pixels), "class_labels": labels}
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         """Endless batches; each pass over the data is a new epoch with its own shuffle."""
@@ -242,6 +254,7 @@ class TrainDataStream:
             "num_workers": self.num_workers,
             "rank": self.rank,
             "world_size": self.world_size,
+            "next_worker": self._next_worker,
             "worker_states": {str(worker): state for worker, state in self._worker_states.items()},
             "skipped_images": self.skipped_images,
         }
@@ -262,6 +275,7 @@ class TrainDataStream:
         self._worker_states = {int(k): v for k, v in state["worker_states"].items()}
         if state["num_workers"] == self.num_workers:
             self._pending_resume = dict(self._worker_states)
+            self._next_worker = int(state.get("next_worker", 0))
         else:
             logger.warning(
                 "Data state saved with %s workers, now %d: epoch %d restarts from its beginning",
@@ -269,3 +283,4 @@ class TrainDataStream:
             )
             self._pending_resume = {}
             self._worker_states = {}
+            self._next_worker = 0
