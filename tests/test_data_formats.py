@@ -1,0 +1,77 @@
+"""TrainDataStream over webdataset tars and image folders: builder detection, columns, classes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from sagan_hf.training.data import TrainDataStream
+from sagan_hf.training.data_sources import detect_local_builder
+from test_data_shard_writers import ids_of, label_of, write_image_folder, write_parquet_folder, write_webdataset_folder
+
+
+def one_pass(data):
+    return list(data.iter_one_pass())
+
+
+def test_builder_is_picked_from_the_files(tmp_path):
+    assert detect_local_builder(write_parquet_folder(tmp_path / "a", 4, 1)) == "parquet"
+    assert detect_local_builder(write_webdataset_folder(tmp_path / "b", 4, 1)) == "webdataset"
+    assert detect_local_builder(write_image_folder(tmp_path / "c", {"x": [1]})) == "imagefolder"
+
+
+def test_webdataset_tars_give_images_and_cls_labels(tmp_path):
+    folder = write_webdataset_folder(tmp_path / "wds", num_images=30, num_shards=2, num_classes=4)
+    data = TrainDataStream(train_data_dir=str(folder), resolution=8, batch_size=7, shuffle_buffer_size=0)
+    assert (data.image_column, data.label_column) == ("jpg", "cls")
+    assert data.num_classes == 4 and data.class_names == ["k0", "k1", "k2", "k3"]
+    batches = one_pass(data)
+    pixels = torch.cat([b["pixel_values"] for b in batches])
+    labels = torch.cat([b["class_labels"] for b in batches])
+    assert pixels.shape == (30, 3, 8, 8) and pixels.dtype == torch.float32
+    assert pixels.min() >= -1 and pixels.max() <= 1
+    # Without a shuffle the tars are read in order, so example k is image k; JPEG is lossy, so its
+    # coded id is only approximately k.
+    assert labels.tolist() == [label_of(i, 4) for i in range(30)]
+    red = ((pixels[:, 0].mean(dim=(1, 2)) + 1) * 127.5).tolist()
+    assert all(abs(r - i) <= 6 for i, r in enumerate(red)), red
+    assert data.skipped_images == 0
+
+
+def test_webdataset_without_class_count_asks_for_one(tmp_path):
+    folder = write_webdataset_folder(tmp_path / "wds", num_images=6, num_shards=1, with_class_file=False)
+    with pytest.raises(ValueError, match="num_classes"):
+        TrainDataStream(train_data_dir=str(folder), resolution=8, batch_size=2)
+    data = TrainDataStream(train_data_dir=str(folder), resolution=8, batch_size=2, num_classes=4)
+    assert data.num_classes == 4 and data.class_names is None
+    assert sum(b["pixel_values"].shape[0] for b in one_pass(data)) == 6
+
+
+def test_image_folder_labels_come_from_class_subfolders(tmp_path):
+    folder = write_image_folder(tmp_path / "imgs", {"cat": [1, 2, 3], "dog": [10, 11], "fox": [20]})
+    data = TrainDataStream(train_data_dir=str(folder), resolution=6, batch_size=4, shuffle_buffer_size=0)
+    assert data.num_classes == 3 and data.class_names == ["cat", "dog", "fox"]
+    pairs = {i: int(l) for b in one_pass(data) for i, l in zip(ids_of(b["pixel_values"]), b["class_labels"])}
+    assert pairs == {1: 0, 2: 0, 3: 0, 10: 1, 11: 1, 20: 2}
+
+
+def test_columns_can_be_given_and_missing_labels_mean_unconditional(tmp_path):
+    folder = write_parquet_folder(tmp_path / "pq", num_images=9, num_shards=1)
+    data = TrainDataStream(train_data_dir=str(folder), resolution=8, batch_size=9, image_column="image",
+                           label_column="label", shuffle_buffer_size=0)
+    assert data.label_column == "label"
+    with pytest.raises(ValueError, match="'cls' is not in the dataset"):
+        TrainDataStream(train_data_dir=str(folder), resolution=8, batch_size=9, label_column="cls")
+
+
+def test_unlabelled_images_give_zero_classes_and_zero_labels(tmp_path):
+    folder = tmp_path / "flat"
+    folder.mkdir()
+    from test_data_shard_writers import id_image
+
+    for i in range(5):
+        id_image(i).save(folder / f"{i}.png")
+    data = TrainDataStream(train_data_dir=str(folder), resolution=8, batch_size=5, shuffle_buffer_size=0)
+    assert data.num_classes == 0 and data.class_names is None
+    (batch,) = one_pass(data)
+    assert batch["class_labels"].tolist() == [0] * 5 and sorted(ids_of(batch["pixel_values"])) == list(range(5))

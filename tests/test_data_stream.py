@@ -1,0 +1,134 @@
+"""TrainDataStream over local parquet shards: batches, labels, skipped images, ranks, resume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from sagan_hf.training.data import TrainDataStream
+from test_data_shard_writers import ids_of, label_of, write_parquet_folder
+
+
+@pytest.fixture(scope="module")
+def parquet_dir(tmp_path_factory):
+    return write_parquet_folder(tmp_path_factory.mktemp("pq"), num_images=60, num_shards=4, num_classes=3)
+
+
+def stream(folder, **overrides):
+    settings = dict(train_data_dir=str(folder), resolution=8, batch_size=8, shuffle_buffer_size=0)
+    settings.update(overrides)
+    return TrainDataStream(**settings)
+
+
+def test_parquet_batches_have_contract_shapes_ranges_and_labels(parquet_dir):
+    data = stream(parquet_dir, shuffle_buffer_size=16, seed=3)
+    assert data.num_classes == 3 and data.class_names == ["c0", "c1", "c2"]
+    batches = list(data.iter_one_pass())
+    assert [b["pixel_values"].shape[0] for b in batches] == [8] * 7 + [4]
+    seen = []
+    for batch in batches:
+        pixels, labels = batch["pixel_values"], batch["class_labels"]
+        assert pixels.dtype == torch.float32 and pixels.shape[1:] == (3, 8, 8)
+        assert labels.dtype == torch.int64
+        assert pixels.min() >= -1 and pixels.max() <= 1
+        ids = ids_of(pixels)  # also checks the centre crop removed the white strips
+        assert labels.tolist() == [label_of(i, 3) for i in ids]
+        seen += ids
+    assert sorted(seen) == list(range(60))
+    assert seen != list(range(60)), "a shuffle buffer of 16 should change the order"
+    assert data.skipped_images == 0
+
+
+def test_corrupt_image_is_skipped_and_counted(tmp_path, caplog):
+    folder = write_parquet_folder(tmp_path / "pq", num_images=20, num_shards=2, corrupt=(3, 14))
+    data = stream(folder, batch_size=6)
+    with caplog.at_level("WARNING"):
+        seen = [i for batch in data.iter_one_pass() for i in ids_of(batch["pixel_values"])]
+    assert sorted(seen) == [i for i in range(20) if i not in (3, 14)]
+    assert data.skipped_images == 2
+    assert data.state_dict()["skipped_images"] == 2
+    assert "could not be decoded" in caplog.text
+
+
+@pytest.mark.parametrize("num_shards", [4, 3])  # 3 shards on 2 ranks: datasets splits by example
+def test_two_ranks_see_disjoint_data_that_covers_the_set(tmp_path, num_shards):
+    folder = write_parquet_folder(tmp_path / "pq", num_images=42, num_shards=num_shards)
+    per_rank = []
+    for rank in range(2):
+        data = stream(folder, rank=rank, world_size=2, shuffle_buffer_size=10, seed=5)
+        per_rank.append([i for batch in data.iter_one_pass() for i in ids_of(batch["pixel_values"])])
+    assert set(per_rank[0]).isdisjoint(per_rank[1])
+    assert sorted(per_rank[0] + per_rank[1]) == list(range(42))
+    assert min(len(ids) for ids in per_rank) > 0
+
+
+def test_endless_iterator_starts_new_epochs_with_a_new_shuffle(parquet_dir):
+    data = stream(parquet_dir, batch_size=10, shuffle_buffer_size=20, seed=1)
+    iterator = iter(data)
+    epochs = [[i for _ in range(6) for i in ids_of(next(iterator)["pixel_values"])] for _ in range(2)]
+    assert data.epoch == 1  # the second pass ends only when a 13th batch is asked for
+    assert sorted(epochs[0]) == sorted(epochs[1]) == list(range(60))
+    assert epochs[0] != epochs[1]
+
+
+def test_endless_iterator_drops_incomplete_batches(parquet_dir):
+    iterator = iter(stream(parquet_dir, batch_size=25))
+    sizes = [next(iterator)["pixel_values"].shape[0] for _ in range(5)]
+    assert sizes == [25] * 5  # 60 images: 2 full batches a pass, 10 left over each pass
+
+
+def take(iterator, count):
+    return [next(iterator) for _ in range(count)]
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_resume_continues_with_the_same_next_batches(num_workers, tmp_path):
+    # 3 shards over 2 workers: worker 0 runs out later than worker 1 in each pass.
+    folder = write_parquet_folder(tmp_path / "pq", num_images=45, num_shards=3)
+    reference = iter(stream(folder, batch_size=4, num_workers=num_workers))
+    expected = [ids_of(b["pixel_values"]) for b in take(reference, 14)]
+    for stop_after in (3, 8):
+        first = stream(folder, batch_size=4, num_workers=num_workers)
+        iterator = iter(first)
+        assert [ids_of(b["pixel_values"]) for b in take(iterator, stop_after)] == expected[:stop_after]
+        state = json.loads(json.dumps(first.state_dict()))  # must survive a JSON file
+        resumed = stream(folder, batch_size=4, num_workers=num_workers)
+        resumed.load_state_dict(state)
+        continued = [ids_of(b["pixel_values"]) for b in take(iter(resumed), 14 - stop_after)]
+        assert continued == expected[stop_after:], f"resume after {stop_after} batches"
+
+
+def test_resume_with_shuffle_buffer_and_workers_runs_and_stays_in_the_data(tmp_path):
+    folder = write_parquet_folder(tmp_path / "pq", num_images=40, num_shards=4)
+    first = stream(folder, batch_size=4, num_workers=2, shuffle_buffer_size=8)
+    take(iter(first), 3)
+    resumed = stream(folder, batch_size=4, num_workers=2, shuffle_buffer_size=8)
+    resumed.load_state_dict(first.state_dict())
+    ids = [i for b in take(iter(resumed), 8) for i in ids_of(b["pixel_values"])]
+    assert all(0 <= i < 40 for i in ids) and len(ids) == 32
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"resolution": 0}, "resolution"),
+        ({"batch_size": -1}, "batch_size"),
+        ({"rank": 2, "world_size": 2}, "rank"),
+        ({"shuffle_buffer_size": -5}, "shuffle_buffer_size"),
+        ({"dataset_name": "someone/data"}, "not both"),
+        ({"image_column": "picture"}, "picture"),
+        ({"resample": "nearest"}, "resample"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(parquet_dir, overrides, message):
+    with pytest.raises(ValueError, match=message):
+        stream(parquet_dir, **overrides)
+
+
+def test_missing_folder_and_empty_folder_raise(tmp_path):
+    with pytest.raises(ValueError, match="not an existing folder"):
+        stream(tmp_path / "absent")
+    with pytest.raises(ValueError, match="no .parquet, .tar or image files"):
+        stream(tmp_path)
