@@ -248,6 +248,8 @@ def resolve_architecture(
     if not include_discriminator:
         fields.setdefault("d_ch", fields.get("g_ch", 1))
         fields.setdefault("d_attention", ())
+    if "resolution" in fields:
+        _check_resolution(fields["resolution"], include_discriminator)
     required = ("resolution", "g_ch", "d_ch", "num_classes", "z_dim", "g_attention", "d_attention")
     missing = [name for name in required if name not in fields]
     if missing:
@@ -260,17 +262,21 @@ def resolve_architecture(
     return arch
 
 
-def _check_architecture(arch: BigGANArchitecture, include_discriminator: bool) -> None:
-    if arch.resolution not in BIGGAN_G_MULTIPLIERS:
+def _check_resolution(resolution: int, include_discriminator: bool) -> None:
+    if resolution not in BIGGAN_G_MULTIPLIERS:
         raise ValueError(
-            f"resolution {arch.resolution} is not one of BigGAN-PyTorch's trainable sizes {sorted(BIGGAN_G_MULTIPLIERS)}"
+            f"resolution {resolution} is not one of BigGAN-PyTorch's trainable sizes {sorted(BIGGAN_G_MULTIPLIERS)}"
         )
-    if include_discriminator and arch.resolution not in BIGGAN_D_MULTIPLIERS:
+    if include_discriminator and resolution not in BIGGAN_D_MULTIPLIERS:
         raise ValueError(
-            f"BigGAN-PyTorch's {arch.resolution}x{arch.resolution} discriminator down-samples differently from "
-            "ours and cannot be converted; convert the generator alone (include_discriminator=False, or "
+            f"BigGAN-PyTorch's {resolution}x{resolution} discriminator down-samples differently from ours and "
+            "cannot be converted; convert the generator alone (include_discriminator=False, or "
             "--no_discriminator on the command line)"
         )
+
+
+def _check_architecture(arch: BigGANArchitecture, include_discriminator: bool) -> None:
+    _check_resolution(arch.resolution, include_discriminator)
     if include_discriminator and 4 in arch.d_attention:
         raise ValueError(
             "D attention at 4x4 is not supported: that code base attaches it to both 4x4 blocks, our "
