@@ -71,3 +71,15 @@ def test_odd_maps_and_bad_widths_are_refused():
         SelfAttention2d(12)
     with pytest.raises(ValueError, match="even"):
         SelfAttention2d(16)(torch.randn(1, 16, 7, 7))
+
+
+def test_the_explicit_implementation_switch_gives_the_same_outputs(block):
+    from sagan_hf.models import set_attention_implementation
+
+    x = torch.randn(2, 32, 8, 8)
+    fused = block(x)
+    set_attention_implementation(block, "explicit")
+    assert block.implementation == "explicit"
+    assert torch.allclose(block(x), fused, atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="fused' or 'explicit"):
+        set_attention_implementation(block, "flash")

@@ -29,6 +29,7 @@ class SelfAttention2d(nn.Module):
         self.value = sn_conv2d(channels, channels // 2, kernel_size=1, bias=False)
         self.out = sn_conv2d(channels // 2, channels, kernel_size=1, bias=False)
         self.gamma = nn.Parameter(torch.zeros(()))
+        self.implementation = "fused"  # or "explicit": the plain path, kept for baselines and checks
 
     def _project(self, x: torch.Tensor):
         batch = x.shape[0]
@@ -44,7 +45,7 @@ class SelfAttention2d(nn.Module):
         if height % 2 or width % 2:
             raise ValueError(f"SelfAttention2d needs even feature-map sides, got {height}x{width}")
         query, key, value = self._project(x)
-        if output_attentions:
+        if output_attentions or self.implementation == "explicit":
             attention = torch.softmax(query @ key.transpose(1, 2), dim=-1)
             attended = attention @ value
         else:
@@ -55,3 +56,12 @@ class SelfAttention2d(nn.Module):
         attended = attended.transpose(1, 2).reshape(batch, self.channels // 2, height, width)
         y = x + self.gamma * self.out(attended)
         return (y, attention) if output_attentions else y
+
+
+def set_attention_implementation(model: nn.Module, implementation: str) -> None:
+    """Choose the attention path of every SelfAttention2d in `model`: "fused" (default) or "explicit"."""
+    if implementation not in ("fused", "explicit"):
+        raise ValueError(f"attention implementation must be 'fused' or 'explicit', got {implementation!r}")
+    for module in model.modules():
+        if isinstance(module, SelfAttention2d):
+            module.implementation = implementation
