@@ -21,7 +21,7 @@ from .losses import discriminator_hinge_loss, generator_hinge_loss
 
 def make_adam(params, lr: float, betas: tuple[float, float], eps: float) -> torch.optim.Adam:
     """Adam, fused when this torch supports it on the parameters' device (it can skip steps on device)."""
-    params = list(params)
+    params, betas = list(params), (float(betas[0]), float(betas[1]))
     try:
         return torch.optim.Adam(params, lr=lr, betas=betas, eps=eps, fused=True)
     except (RuntimeError, ValueError):

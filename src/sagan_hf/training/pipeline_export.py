@@ -1,0 +1,40 @@
+"""Saving the EMA pipeline into the run folder so that `SAGANPipeline.from_pretrained(output_dir)` works."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from torch import nn
+
+from ..pipelines import SAGANPipeline
+
+_TEMP_NAME = ".tmp-pipeline"
+_OLD_NAME = ".tmp-pipeline-old"
+
+
+def build_pipeline(ema_generator: nn.Module, discriminator: nn.Module | None) -> SAGANPipeline:
+    """A pipeline of the EMA generator (eval mode) and the unwrapped discriminator."""
+    return SAGANPipeline(generator=ema_generator.eval(), discriminator=discriminator)
+
+
+def save_pipeline(pipeline: SAGANPipeline, output_dir: str | Path) -> None:
+    """Save into `output_dir`, replacing the previous pipeline there (main process only).
+
+    The new files are written to a temporary folder first; then each entry (model_index.json last)
+    replaces the old one, so the folder never holds a half-written weights file.
+    """
+    output_dir = Path(output_dir)
+    temporary, old = output_dir / _TEMP_NAME, output_dir / _OLD_NAME
+    shutil.rmtree(temporary, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+    pipeline.save_pretrained(temporary)
+    old.mkdir()
+    entries = sorted(temporary.iterdir(), key=lambda p: p.name == "model_index.json")
+    for entry in entries:
+        target = output_dir / entry.name
+        if target.exists():
+            target.rename(old / entry.name)
+        entry.rename(target)
+    shutil.rmtree(temporary, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)

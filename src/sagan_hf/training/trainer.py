@@ -1,0 +1,364 @@
+"""The SAGAN training loop over Accelerate, readable top to bottom: `train(config)`.
+
+One process per device (`accelerate launch`); each process reads its own shard of the data stream
+(the DataLoader is NOT prepared), the nets and optimisers are prepared (DDP when several processes),
+and the loop is step-based over an endless iterator. See docs/training.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import ProjectConfiguration, set_seed
+from tqdm.auto import tqdm
+
+from ..models import SAGANDiscriminator, SAGANGenerator
+from . import checkpointing
+from .config import TrainConfig
+from .data import TrainDataStream
+from .ema import GeneratorEMA
+from .pipeline_export import build_pipeline, save_pipeline
+from .train_step import SAGANTrainStep, make_adam
+from .validation_images import fixed_validation_inputs, render_validation_grid, save_and_log_grid
+
+logger = logging.getLogger(__name__)
+
+
+class NonFiniteTrainingError(RuntimeError):
+    """Raised when too many training steps in a row had a NaN or infinite loss."""
+
+
+@dataclass
+class TrainState:
+    """Loop counters saved in every checkpoint (registered with the Accelerator)."""
+
+    global_step: int = 0
+    train_time_seconds: float = 0.0
+
+    def state_dict(self) -> dict:
+        return {"global_step": self.global_step, "train_time_seconds": self.train_time_seconds}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.global_step = int(state["global_step"])
+        self.train_time_seconds = float(state["train_time_seconds"])
+
+
+@dataclass
+class TrainResult:
+    """What `train` returns (on every rank)."""
+
+    global_step: int
+    train_time_seconds: float
+    output_dir: str
+    stopped_by_time_budget: bool
+
+
+def resolve_train_batch_size(config: TrainConfig, num_processes: int) -> int:
+    """Per-process micro-batch: `train_batch_size`, or `global_batch_size` split over processes and accumulation."""
+    if config.train_batch_size is not None:
+        return config.train_batch_size
+    parts = num_processes * config.gradient_accumulation_steps
+    if config.global_batch_size % parts:
+        raise ValueError(
+            f"global_batch_size={config.global_batch_size} does not split evenly over {num_processes} processes x "
+            f"{config.gradient_accumulation_steps} accumulation steps; set --train_batch_size per process instead"
+        )
+    return config.global_batch_size // parts
+
+
+def build_models(config: TrainConfig, num_classes: int) -> tuple[SAGANGenerator, SAGANDiscriminator]:
+    """Fresh generator and discriminator for this config."""
+    generator = SAGANGenerator(
+        sample_size=config.resolution, num_classes=num_classes, z_dim=config.z_dim, ch=config.ch,
+        attention_resolutions=config.g_attention_resolutions, init=config.init,
+    )
+    discriminator = SAGANDiscriminator(
+        sample_size=config.resolution, num_classes=num_classes, ch=config.ch,
+        attention_resolutions=config.d_attention_resolutions, init=config.init,
+    )
+    return generator, discriminator
+
+
+def _trackers(report_to: str) -> list[str] | None:
+    names = [name.strip() for name in report_to.split(",") if name.strip() and name.strip() != "none"]
+    if "tensorboard" in names:
+        try:
+            import tensorboard  # noqa: F401
+        except ImportError:
+            logger.warning("report_to=tensorboard but tensorboard is not installed: not logging to it")
+            names.remove("tensorboard")
+    return names or None
+
+
+def make_accelerator(config: TrainConfig) -> Accelerator:
+    """The Accelerator of a run: mixed precision, trackers, project folder, optional torch.compile."""
+    kwargs = {}
+    if config.compile:
+        from accelerate.utils import TorchDynamoPlugin
+
+        kwargs["dynamo_plugin"] = TorchDynamoPlugin(backend="inductor")
+    return Accelerator(
+        mixed_precision=config.mixed_precision,
+        log_with=_trackers(config.report_to),
+        project_config=ProjectConfiguration(project_dir=config.output_dir, logging_dir=str(Path(config.output_dir) / "logs")),
+        **kwargs,
+    )
+
+
+def _hparams(config: TrainConfig) -> dict:
+    # Trackers take scalars and strings only.
+    return {k: (v if isinstance(v, (int, float, str, bool)) else str(v)) for k, v in config.to_dict().items()}
+
+
+def _hardware(accelerator: Accelerator) -> str:
+    if accelerator.device.type == "cuda":
+        return torch.cuda.get_device_name(accelerator.device)
+    return f"{accelerator.device.type} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def _attention_gammas(generator, discriminator) -> dict[str, float]:
+    values = {}
+    for net, model in (("G", generator), ("D", discriminator)):
+        for resolution, layer in model.attentions.items():
+            values[f"gamma/{net}_{resolution}"] = float(layer.gamma.detach())
+    return values
+
+
+def _digest(tensors) -> str:
+    sha = hashlib.sha256()
+    for tensor in tensors:
+        sha.update(tensor.detach().float().cpu().numpy().tobytes())
+    return sha.hexdigest()
+
+
+def train(config: TrainConfig) -> TrainResult:
+    """Train a SAGAN as `config` says; returns the final step (the same on every rank)."""
+    output_dir = Path(config.output_dir)
+    accelerator = make_accelerator(config)
+    is_main, rank, world = accelerator.is_main_process, accelerator.process_index, accelerator.num_processes
+    batch_size = resolve_train_batch_size(config, world)
+    images_per_step = batch_size * config.gradient_accumulation_steps * config.n_dis * world
+    if is_main:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        checkpointing.remove_stale_temporaries(output_dir)
+    accelerator.wait_for_everyone()
+
+    # -- data: every rank streams its own shard; the DataLoader stays out of accelerator.prepare --------
+    stream = TrainDataStream(
+        dataset_name=config.dataset_name, train_data_dir=config.train_data_dir, resolution=config.resolution,
+        batch_size=batch_size, seed=config.seed, shuffle_buffer_size=config.shuffle_buffer_size,
+        num_workers=config.dataloader_num_workers, rank=rank, world_size=world,
+        image_column=config.image_column, label_column=config.label_column, split=config.dataset_split,
+        cache_dir=config.cache_dir, num_classes=config.num_classes,
+    )
+    num_classes = stream.num_classes
+
+    # -- models: the same initial weights on every rank, then per-rank randomness for z and labels -------
+    set_seed(config.seed)
+    generator, discriminator = build_models(config, num_classes)
+    if config.channels_last:
+        generator.to(memory_format=torch.channels_last)
+        discriminator.to(memory_format=torch.channels_last)
+    ema = GeneratorEMA(generator, config.ema_decay, config.ema_start_step, config.ema_warmup)
+    ema.model.to(accelerator.device)
+    set_seed(config.seed, device_specific=True)
+    betas = (config.adam_beta1, config.adam_beta2)
+    optimizer_g = make_adam(generator.parameters(), config.learning_rate_g, betas, config.adam_epsilon)
+    optimizer_d = make_adam(discriminator.parameters(), config.learning_rate_d, betas, config.adam_epsilon)
+    generator, discriminator, optimizer_g, optimizer_d = accelerator.prepare(
+        generator, discriminator, optimizer_g, optimizer_d
+    )
+    state = TrainState()
+    accelerator.register_for_checkpointing(ema, state)
+    train_step = SAGANTrainStep(
+        accelerator, generator, discriminator, optimizer_g, optimizer_d, z_dim=config.z_dim,
+        num_classes=num_classes, n_dis=config.n_dis, gradient_accumulation_steps=config.gradient_accumulation_steps,
+        ema=ema, channels_last=config.channels_last,
+    )
+    unwrapped_g = accelerator.unwrap_model(generator, keep_torch_compile=False)
+    unwrapped_d = accelerator.unwrap_model(discriminator, keep_torch_compile=False)
+
+    # -- resume: data position first, then the iterator, then model/optimiser/RNG state ----------------
+    resume_from = checkpointing.resolve_checkpoint(output_dir, config.resume_from_checkpoint)
+    if resume_from is not None:
+        data_state = checkpointing.load_data_state(resume_from, rank)
+        if data_state is not None:
+            stream.load_state_dict(data_state)
+    data_iter = iter(stream)
+    # Starting the DataLoader draws from the global RNG; keep that draw out of it so that a resumed run
+    # and an uninterrupted one share the same random stream from the restored state on.
+    with torch.random.fork_rng(devices=[]):
+        data_iter = itertools.chain([next(data_iter)], data_iter)
+    if resume_from is not None:
+        accelerator.load_state(str(resume_from))
+        logger.info("resumed from %s at step %d", resume_from, state.global_step)
+
+    accelerator.init_trackers("sagan", config=_hparams(config))
+    fixed_z, fixed_labels, grid_rows, grid_cols = fixed_validation_inputs(
+        num_classes, config.z_dim, config.validation_images_per_class, config.validation_max_classes, config.seed
+    )
+    evaluator = None
+    if config.eval_steps and is_main:
+        from .periodic_eval import PeriodicEvaluator
+
+        evaluator = PeriodicEvaluator(
+            reference=config.eval_reference, num_samples=config.eval_num_samples, batch_size=config.eval_batch_size,
+            seed=config.seed, inception_weights=config.inception_weights, output_dir=output_dir,
+            device=accelerator.device,
+        )
+    digests: list[str] = []
+    if is_main:
+        logger.info(
+            "training %s: %d classes, %d process(es) x batch %d x %d accumulation, n_dis %d, G %.2fM / D %.2fM params",
+            config.preset or "custom", num_classes, world, batch_size, config.gradient_accumulation_steps,
+            config.n_dis, sum(p.numel() for p in unwrapped_g.parameters()) / 1e6,
+            sum(p.numel() for p in unwrapped_d.parameters()) / 1e6,
+        )
+
+    def write_train_config() -> None:
+        if is_main:
+            record = config.to_dict() | {
+                "global_step": state.global_step, "train_time_seconds": round(state.train_time_seconds, 3),
+                "hardware": _hardware(accelerator), "num_processes": world, "per_process_batch_size": batch_size,
+                "images_per_step": images_per_step, "num_classes": num_classes, "class_names": stream.class_names,
+                "torch_version": torch.__version__,
+            }
+            (output_dir / "train_config.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+
+    def save_everything() -> None:
+        """Checkpoint (all ranks) and the EMA pipeline in output_dir (main)."""
+        checkpointing.save_checkpoint(
+            accelerator, output_dir, state.global_step, stream.state_dict(), config.checkpoints_total_limit
+        )
+        if is_main:
+            pipeline = build_pipeline(ema.model, unwrapped_d)
+            save_pipeline(pipeline, output_dir)
+            write_train_config()
+            if config.push_to_hub and config.hub_push_every_checkpoint:
+                push_to_hub(pipeline, f"step {state.global_step}")
+        accelerator.wait_for_everyone()
+
+    def push_to_hub(pipeline, message: str) -> None:
+        from ..hub import push_pipeline_to_hub
+
+        push_pipeline_to_hub(
+            pipeline, config.hub_model_id, private=config.hub_private,
+            eval_report=evaluator.last_report if evaluator else None,
+            train_config=json.loads((output_dir / "train_config.json").read_text()), commit_message=message,
+        )
+
+    def check_nonfinite() -> None:
+        skipped, longest = train_step.read_and_reset_nonfinite()
+        if longest >= config.max_nonfinite_steps:
+            latest = checkpointing.list_checkpoints(output_dir)
+            raise NonFiniteTrainingError(
+                f"step {state.global_step}: {longest} steps in a row had a NaN/inf loss or gradient (limit "
+                f"max_nonfinite_steps={config.max_nonfinite_steps}); stopping. The last good checkpoint is "
+                f"{latest[-1][1] if latest else 'none (no checkpoint was written yet)'}; try a lower learning rate "
+                "or mixed_precision 'no'"
+            )
+        if skipped and is_main:
+            logger.warning(
+                "step %d: %d step(s) since the last check had a NaN/inf loss or gradient; their updates were skipped",
+                state.global_step, skipped,
+            )
+
+    # -- the loop ---------------------------------------------------------------------------------------
+    progress = tqdm(total=config.max_train_steps, initial=state.global_step, desc="steps", disable=not is_main)
+    metric_sums: dict[str, torch.Tensor] = {}
+    steps_in_window, window_start = 0, time.perf_counter()
+    session_start, time_at_start = time.perf_counter(), state.train_time_seconds
+    last_saved_step = state.global_step if resume_from is not None else -1
+    stopped_by_time = False
+    generator.train()
+    discriminator.train()
+    while state.global_step < config.max_train_steps:
+        batches = [next(data_iter) for _ in range(config.n_dis * config.gradient_accumulation_steps)]
+        if config.record_rank_digests:
+            digests.extend(_digest([image]) for batch in batches for image in batch["pixel_values"])
+        metrics = train_step(batches, state.global_step + 1)
+        state.global_step += 1
+        state.train_time_seconds = time_at_start + time.perf_counter() - session_start
+        steps_in_window += 1
+        for name, value in metrics.items():
+            metric_sums[name] = metric_sums.get(name, 0.0) + value
+        progress.update(1)
+        step = state.global_step
+
+        # Host syncs happen here only: logging, the non-finite check and the time budget, every logging_steps.
+        if step % config.logging_steps == 0 or step == config.max_train_steps:
+            names = sorted(metric_sums)
+            values = torch.stack([metric_sums[n] / steps_in_window for n in names])
+            budget_spent = config.max_train_seconds is not None and state.train_time_seconds >= config.max_train_seconds
+            extra = torch.tensor([float(stream.skipped_images), float(budget_spent)], device=accelerator.device)
+            if world > 1:
+                values = accelerator.reduce(values, reduction="mean")
+                extra = accelerator.reduce(extra, reduction="sum")
+            elapsed = time.perf_counter() - window_start
+            logs = dict(zip(names, values.tolist()))
+            logs.pop("skipped", None)
+            logs |= _attention_gammas(unwrapped_g, unwrapped_d)
+            logs |= {
+                "lr/G": optimizer_g.param_groups[0]["lr"], "lr/D": optimizer_d.param_groups[0]["lr"],
+                "images_per_second": steps_in_window * images_per_step / elapsed, "skipped_images": extra[0].item(),
+            }
+            accelerator.log(logs, step=step)
+            progress.set_postfix(
+                img_s=f"{logs['images_per_second']:.0f}", d_loss=f"{logs['d_loss']:.3f}", g_loss=f"{logs['g_loss']:.3f}"
+            )
+            metric_sums, steps_in_window, window_start = {}, 0, time.perf_counter()
+            check_nonfinite()
+            stopped_by_time = extra[1].item() > 0
+        elif config.max_train_seconds is not None and world == 1:
+            stopped_by_time = state.train_time_seconds >= config.max_train_seconds
+
+        if is_main and step % config.validation_steps == 0:
+            grid = render_validation_grid(ema.model, fixed_z, fixed_labels, grid_rows, grid_cols)
+            save_and_log_grid(grid, output_dir, step, accelerator)
+        if evaluator is not None and step % config.eval_steps == 0:
+            accelerator.log(evaluator(build_pipeline(ema.model, unwrapped_d), step), step=step)
+        if step % config.checkpointing_steps == 0 or stopped_by_time:
+            check_nonfinite()
+            save_everything()
+            last_saved_step = step
+        if stopped_by_time:
+            if is_main:
+                logger.info("max_train_seconds=%s reached at step %d: stopping", config.max_train_seconds, step)
+            break
+    progress.close()
+
+    # -- the end: final checkpoint, pipeline, samples, config, Hub ---------------------------------------
+    check_nonfinite()
+    if last_saved_step != state.global_step:
+        save_everything()
+    if is_main:
+        grid = render_validation_grid(ema.model, fixed_z, fixed_labels, grid_rows, grid_cols)
+        save_and_log_grid(grid, output_dir, state.global_step, accelerator)
+        write_train_config()
+        if config.push_to_hub:
+            push_to_hub(build_pipeline(ema.model, unwrapped_d), f"SAGAN after {state.global_step} steps")
+    if config.record_rank_digests:
+        record = {
+            "images": digests,
+            "generator": _digest(unwrapped_g.parameters()),
+            "discriminator": _digest(unwrapped_d.parameters()),
+            "final_step": state.global_step,
+        }
+        folder = output_dir / "rank_digests"
+        folder.mkdir(exist_ok=True)
+        (folder / f"rank{rank}.json").write_text(json.dumps(record), encoding="utf-8")
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+    return TrainResult(
+        global_step=state.global_step, train_time_seconds=state.train_time_seconds,
+        output_dir=str(output_dir), stopped_by_time_budget=stopped_by_time,
+    )
