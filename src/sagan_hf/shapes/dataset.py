@@ -96,6 +96,24 @@ def _write_set(folder: Path, *, num_images: int, num_test_images: int, num_shard
     (folder / "shapes_info.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _remove_stale_temporaries(root: Path, name: str) -> None:
+    """Delete temporary folders left by writers that were killed (their process is gone)."""
+    for temporary in root.glob(f".tmp-{name}-*"):
+        pid = temporary.name[len(f".tmp-{name}-") :].split("-")[0]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(temporary, ignore_errors=True)
+
+
 def ensure_shapes_dataset(
     root: str | os.PathLike | None = None,
     num_images: int = DEFAULT_NUM_IMAGES,
@@ -131,6 +149,7 @@ def ensure_shapes_dataset(
     if folder.is_dir():
         return folder
     root.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(root, folder.name)
     temporary = root / f".tmp-{folder.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     temporary.mkdir()
     try:
