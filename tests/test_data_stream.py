@@ -132,3 +132,12 @@ def test_missing_folder_and_empty_folder_raise(tmp_path):
         stream(tmp_path / "absent")
     with pytest.raises(ValueError, match="no .parquet, .tar or image files"):
         stream(tmp_path)
+
+
+def test_starting_the_stream_leaves_the_global_torch_rng_alone(parquet_dir):
+    for num_workers in (0, 2):
+        torch.manual_seed(123)
+        expected = torch.rand(3)
+        torch.manual_seed(123)
+        next(iter(stream(parquet_dir, num_workers=num_workers)))
+        assert torch.equal(torch.rand(3), expected)

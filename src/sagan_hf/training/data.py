@@ -193,6 +193,9 @@ class TrainDataStream:
                 num_workers=self.num_workers,
                 pin_memory=torch.cuda.is_available(),
                 persistent_workers=self.num_workers > 0,
+                # Its own generator: starting the loader then leaves the global torch RNG untouched,
+                # so a resumed run draws the same noise as an uninterrupted one.
+                generator=torch.Generator().manual_seed(self.seed * 7919 + self.rank),
             )
         return self._loaders[drop_last]
 
