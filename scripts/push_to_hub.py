@@ -13,8 +13,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from sagan_hf.hub import HubTokenNotFoundError, load_json_report, push_pipeline_to_hub
-
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -38,33 +36,47 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # Imported here so that --help answers without loading torch and diffusers.
+    from sagan_hf import SAGANPipeline
+    from sagan_hf.hub import (
+        HubTokenNotFoundError,
+        check_repo_id,
+        load_json_report,
+        push_pipeline_to_hub,
+        resolve_token,
+    )
+
+    # Every check that needs no model comes first, so mistakes are reported before the slow part.
+    try:
+        token = resolve_token(args.token)
+    except HubTokenNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     if not (args.pipeline / "model_index.json").is_file():
         raise SystemExit(f"error: {args.pipeline} is not a saved pipeline folder (no model_index.json in it)")
     train_config_path = args.train_config
     if train_config_path is None and (args.pipeline / "train_config.json").is_file():
         train_config_path = args.pipeline / "train_config.json"
-    train_config = load_json_report(train_config_path, "Training config") if train_config_path else None
-    eval_report = load_json_report(args.eval_report, "Evaluation report") if args.eval_report else None
-
-    from sagan_hf import SAGANPipeline
-
-    pipeline = SAGANPipeline.from_pretrained(args.pipeline)
     try:
-        commit = push_pipeline_to_hub(
-            pipeline,
-            args.repo_id,
-            private=args.private,
-            token=args.token,
-            eval_report=eval_report,
-            train_config=train_config,
-            commit_message=args.commit_message,
-            include_discriminator=not args.no_discriminator,
-            include_images=not args.no_images,
-            license=args.license,
-        )
-    except HubTokenNotFoundError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        check_repo_id(args.repo_id)
+        train_config = load_json_report(train_config_path, "Training config") if train_config_path else None
+        eval_report = load_json_report(args.eval_report, "Evaluation report") if args.eval_report else None
+    except ValueError as error:
+        raise SystemExit(f"error: {error}") from None
+
+    pipeline = SAGANPipeline.from_pretrained(str(args.pipeline))
+    commit = push_pipeline_to_hub(
+        pipeline,
+        args.repo_id,
+        private=args.private,
+        token=token,
+        eval_report=eval_report,
+        train_config=train_config,
+        commit_message=args.commit_message,
+        include_discriminator=not args.no_discriminator,
+        include_images=not args.no_images,
+        license=args.license,
+    )
     print(f"Pushed {args.pipeline} to {args.repo_id}: {commit}")
     print(f'Load it with: SAGANPipeline.from_pretrained("{args.repo_id}")')
     return 0

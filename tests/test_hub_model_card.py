@@ -134,13 +134,20 @@ def test_card_images(pipeline, tmp_path):
     "report, message",
     [
         ({"metrics": {}}, "non-empty 'metrics'"),
-        ({"metrics": {"fid": 1.0, "lpips": 0.2}}, "Unknown metrics"),
+        ({"metrics": {"fid": "good"}}, "must be a number"),
         ({"metrics": {"fid": float("nan")}}, "not a finite number"),
     ],
 )
 def test_bad_evaluation_reports_are_rejected(pipeline, report, message):
     with pytest.raises(ValueError, match=message):
         render_model_card(pipeline, "org/x", eval_report=report)
+
+
+def test_metrics_the_card_does_not_know_are_shown_but_not_indexed(pipeline):
+    card = render_model_card(pipeline, "org/x", eval_report={"metrics": {"fid": 30.0, "fid_10k": 33.5}})
+    assert "| fid_10k | 33.5 |" in str(card)
+    metrics = _metadata(card)["model-index"][0]["results"][0]["metrics"]
+    assert [m["type"] for m in metrics] == ["fid"]
 
 
 def test_load_json_report(tmp_path):

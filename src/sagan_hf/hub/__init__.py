@@ -1,12 +1,13 @@
 """Sharing SAGAN pipelines on the Hugging Face Hub: model cards and one-commit pushes."""
 
 from .model_card import LIBRARY_NAME, build_card_data, load_json_report, render_model_card
-from .push import HubTokenNotFoundError, push_pipeline_to_hub, resolve_token
+from .push import HubTokenNotFoundError, check_repo_id, push_pipeline_to_hub, resolve_token
 
 __all__ = [
     "LIBRARY_NAME",
     "HubTokenNotFoundError",
     "build_card_data",
+    "check_repo_id",
     "load_json_report",
     "push_pipeline_to_hub",
     "render_model_card",

@@ -132,7 +132,9 @@ def parse_attention(value) -> tuple[int, ...]:
     try:
         sides = {int(item) for item in items}
     except ValueError:
-        raise ValueError(f"attention resolutions must be integers like '64' or '32_64', got {value!r}") from None
+        raise ValueError(
+            f"attention resolutions must be integers like '64' or '32_64', got {value!r}"
+        ) from None
     return tuple(sorted(side for side in sides if side > 0))
 
 
@@ -155,7 +157,9 @@ def check_supported_config(config: Mapping) -> None:
     if not config.get("D_wide", True):
         problems.append("D_wide=False (the thin SN-GAN discriminator)")
     if problems:
-        raise ValueError("This BigGAN-PyTorch run uses options the converter does not support: " + "; ".join(problems))
+        raise ValueError(
+            "This BigGAN-PyTorch run uses options the converter does not support: " + "; ".join(problems)
+        )
 
 
 def architecture_fields_from_config(config: Mapping) -> dict:
@@ -213,11 +217,13 @@ def infer_architecture_fields(generator_state: Mapping, discriminator_state: Map
     if classes_key in generator_state:
         fields["num_classes"] = int(generator_state[classes_key].shape[0])
     if resolution in BIGGAN_G_MULTIPLIERS and "output_layer.2.weight" in generator_state:
-        fields["g_ch"] = int(generator_state["output_layer.2.weight"].shape[1]) // BIGGAN_G_MULTIPLIERS[resolution][-1]
+        last_width = int(generator_state["output_layer.2.weight"].shape[1])
+        fields["g_ch"] = last_width // BIGGAN_G_MULTIPLIERS[resolution][-1]
     fields["g_attention"] = tuple(8 * 2**i for i in _block_indices(generator_state, r"1\.gamma"))
     if discriminator_state is not None and resolution in BIGGAN_D_MULTIPLIERS:
         if "blocks.0.0.conv1.weight" in discriminator_state:
-            fields["d_ch"] = int(discriminator_state["blocks.0.0.conv1.weight"].shape[0]) // BIGGAN_D_MULTIPLIERS[resolution][0]
+            first_width = int(discriminator_state["blocks.0.0.conv1.weight"].shape[0])
+            fields["d_ch"] = first_width // BIGGAN_D_MULTIPLIERS[resolution][0]
         num_down = len(BIGGAN_D_MULTIPLIERS[resolution]) - 1
         sides = [resolution // 2 ** (i + 1) for i in range(num_down)] + [4]
         fields["d_attention"] = tuple(
@@ -255,9 +261,11 @@ def resolve_architecture(
     if missing:
         raise ValueError(
             f"Could not determine {', '.join(missing)} of the BigGAN-PyTorch run from state_dict.pth or the "
-            "weights; pass them as arguments (--resolution, --ch, --num_classes, --z_dim, --attention_resolutions)"
+            "weights; pass them as arguments (--resolution, --ch, --num_classes, --z_dim, "
+            "--attention_resolutions)"
         )
-    arch = BigGANArchitecture(**{f.name: fields[f.name] for f in dataclasses.fields(BigGANArchitecture) if f.name in fields})
+    names = {field.name for field in dataclasses.fields(BigGANArchitecture)}
+    arch = BigGANArchitecture(**{name: value for name, value in fields.items() if name in names})
     _check_architecture(arch, include_discriminator)
     return arch
 
@@ -265,12 +273,13 @@ def resolve_architecture(
 def _check_resolution(resolution: int, include_discriminator: bool) -> None:
     if resolution not in BIGGAN_G_MULTIPLIERS:
         raise ValueError(
-            f"resolution {resolution} is not one of BigGAN-PyTorch's trainable sizes {sorted(BIGGAN_G_MULTIPLIERS)}"
+            f"resolution {resolution} is not one of BigGAN-PyTorch's trainable sizes "
+            f"{sorted(BIGGAN_G_MULTIPLIERS)}"
         )
     if include_discriminator and resolution not in BIGGAN_D_MULTIPLIERS:
         raise ValueError(
-            f"BigGAN-PyTorch's {resolution}x{resolution} discriminator down-samples differently from ours and "
-            "cannot be converted; convert the generator alone (include_discriminator=False, or "
+            f"BigGAN-PyTorch's {resolution}x{resolution} discriminator down-samples differently from ours "
+            "and cannot be converted; convert the generator alone (include_discriminator=False, or "
             "--no_discriminator on the command line)"
         )
 
@@ -324,7 +333,9 @@ class _SourceState:
 
     def take_sn_extras(self, prefix: str) -> None:
         """Mark the logging buffers and extra singular vectors of an SN layer as read."""
-        self.used.update(key for key in self.state if key.startswith(prefix + ".") and _EXTRA_SV_KEY.search(key))
+        self.used.update(
+            key for key in self.state if key.startswith(prefix + ".") and _EXTRA_SV_KEY.search(key)
+        )
 
     def raise_problems(self) -> None:
         unexpected = sorted(set(self.state) - self.used)
@@ -338,7 +349,9 @@ class _SourceState:
         if unexpected:
             lines.append("  unexpected keys: " + ", ".join(unexpected))
         if self.missing and not any(key.endswith(".u0") for key in self.state):
-            lines.append("  (no '.u0' buffers at all: only spectral-normed runs, G_param/D_param='SN', convert)")
+            lines.append(
+                "  (no '.u0' buffers at all: only spectral-normed runs, G_param/D_param='SN', convert)"
+            )
         lines.append("  Check --resolution, --ch, --attention_resolutions, --num_classes and --z_dim.")
         raise ValueError("\n".join(lines))
 
@@ -376,7 +389,10 @@ def _convert_ccbn(source, theirs, ours, target, out, arch, shared):
     if arch.g_shared:
         tables = {}
         for name in ("gain", "bias"):
-            weight = None if shared is None else _sn_effective_weight(source, f"{theirs}.{name}", (width, shared.shape[1]), arch.sn_eps)
+            weight = None
+            if shared is not None:  # (C, shared_dim) linears applied to the class embedding
+                shape = (width, shared.shape[1])
+                weight = _sn_effective_weight(source, f"{theirs}.{name}", shape, arch.sn_eps)
             tables[name] = None if weight is None else shared @ weight.t()
         gain, bias = tables["gain"], tables["bias"]
     else:
@@ -421,7 +437,9 @@ def convert_generator(state: Mapping, arch: BigGANArchitecture) -> SAGANGenerato
     out: dict = {}
     shared = source.take("shared.weight") if arch.g_shared else None
     if shared is not None and shared.shape[0] != arch.num_classes:
-        source.bad_shapes.append(f"shared.weight: expected {arch.num_classes} rows (classes), found {shared.shape[0]}")
+        source.bad_shapes.append(
+            f"shared.weight: expected {arch.num_classes} rows (classes), found {shared.shape[0]}"
+        )
         shared = None
     _convert_sn(source, "linear", "linear", target, out, arch.sn_eps)
     for index, side in enumerate(model.block_resolutions):
@@ -481,7 +499,7 @@ def _torch_load(path: Path):
 
 
 def _as_state_dict(loaded, path: Path) -> dict:
-    if not isinstance(loaded, Mapping) or not all(isinstance(value, torch.Tensor) for value in loaded.values()):
+    if not isinstance(loaded, Mapping) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
         raise ValueError(f"{path} is not a state dict (a mapping of names to tensors)")
     return dict(loaded)
 
@@ -503,19 +521,25 @@ def load_biggan_run(weights_dir: str | Path, include_discriminator: bool = True)
         raise ValueError(f"weights_dir {folder} is not a directory")
     generator_file = next((folder / name for name in GENERATOR_FILES if (folder / name).is_file()), None)
     if generator_file is None:
-        raise ValueError(f"{folder} holds neither G_ema.pth nor G.pth: expected a BigGAN-PyTorch weights folder")
+        raise ValueError(
+            f"{folder} holds neither G_ema.pth nor G.pth: expected a BigGAN-PyTorch weights folder"
+        )
     discriminator_state = None
     if include_discriminator:
         if not (folder / DISCRIMINATOR_FILE).is_file():
             raise ValueError(f"{folder} has no D.pth (convert the generator alone with --no_discriminator)")
-        discriminator_state = _as_state_dict(_torch_load(folder / DISCRIMINATOR_FILE), folder / DISCRIMINATOR_FILE)
+        path = folder / DISCRIMINATOR_FILE
+        discriminator_state = _as_state_dict(_torch_load(path), path)
     config = None
     if (folder / STATE_FILE).is_file():
         state = _torch_load(folder / STATE_FILE)
         if isinstance(state, Mapping) and isinstance(state.get("config"), Mapping):
             config = dict(state["config"])
         else:
-            logger.warning("%s has no 'config' dict; the architecture comes from arguments and the weights", folder / STATE_FILE)
+            logger.warning(
+                "%s has no 'config' dict; the architecture comes from arguments and the weights",
+                folder / STATE_FILE,
+            )
     logger.info("Converting the generator from %s", generator_file.name)
     return BigGANRun(
         generator_state=_as_state_dict(_torch_load(generator_file), generator_file),
@@ -555,7 +579,9 @@ def convert_biggan_checkpoint(
         sn_eps=sn_eps,
         bn_eps=bn_eps,
     )
-    arch = resolve_architecture(run.config, overrides, run.generator_state, run.discriminator_state, include_discriminator)
+    arch = resolve_architecture(
+        run.config, overrides, run.generator_state, run.discriminator_state, include_discriminator
+    )
     generator = convert_generator(run.generator_state, arch)
     discriminator = convert_discriminator(run.discriminator_state, arch) if include_discriminator else None
     pipeline = SAGANPipeline(generator=generator, discriminator=discriminator)

@@ -181,24 +181,23 @@ def _evaluation_context(report: dict) -> dict:
     metrics = report.get("metrics")
     if not isinstance(metrics, dict) or not metrics:
         raise ValueError("The evaluation report must have a non-empty 'metrics' object (e.g. {'fid': 18.6})")
-    unknown = sorted(set(metrics) - set(_METRICS) - set(_METRIC_STDS.values()))
-    if unknown:
-        raise ValueError(
-            f"Unknown metrics in the evaluation report: {unknown}; expected some of "
-            f"{sorted(set(_METRICS) | set(_METRIC_STDS.values()))}"
-        )
     metric_rows = []
-    for key, (label, _) in _METRICS.items():
+    known = list(_METRICS) + [key for key in metrics if key not in _METRICS and key not in _METRIC_STDS.values()]
+    for key in known:
         if metrics.get(key) is None:
             continue
-        value = float(metrics[key])
+        label = _METRICS[key][0] if key in _METRICS else key  # a newer metric: shown under its own key
+        try:
+            value = float(metrics[key])
+        except (TypeError, ValueError):
+            raise ValueError(f"Metric {key!r} in the evaluation report must be a number, got {metrics[key]!r}")
         if not math.isfinite(value):
             raise ValueError(f"Metric {key!r} in the evaluation report is not a finite number: {value}")
-        text = f"{value:.4g}" if key in ("kid_mean", "precision", "recall") else f"{value:.2f}"
+        text = f"{value:.2f}" if key in ("fid", "is_mean") else f"{value:.4g}"
         std_key = _METRIC_STDS.get(key)
         if std_key and metrics.get(std_key) is not None:
             std = float(metrics[std_key])
-            text += f" ± {std:.4g}" if key == "kid_mean" else f" ± {std:.2f}"
+            text += f" ± {std:.2f}" if key == "is_mean" else f" ± {std:.4g}"
         metric_rows.append((label, text))
 
     protocol = []
@@ -256,6 +255,8 @@ def build_card_data(
     tags = ["gan", "sagan", "self-attention", "image-generation", "pytorch", "safetensors"]
     if config.num_classes > 0:
         tags.insert(3, "class-conditional")
+    if eval_report:
+        _evaluation_context(eval_report)  # validates the report before anything is built from it
     eval_results = _eval_results(eval_report, dataset_label) if eval_report else None
     return ModelCardData(
         license=license,
