@@ -222,5 +222,6 @@ class SAGANTrainStep:
         """(steps skipped since the last call, longest run of consecutive skipped steps in that span). Syncs."""
         total, longest = int(self.nonfinite_total.item()), int(self.nonfinite_longest_run.item())
         self.nonfinite_total.zero_()
-        self.nonfinite_longest_run.copy_(self.nonfinite_run)  # a run still going carries over
+        # A run still going keeps counting in nonfinite_run, so the next window sees its full length.
+        self.nonfinite_longest_run.zero_()
         return total, longest
