@@ -22,11 +22,13 @@ from sagan_hf.hub.convert_biggan import convert_biggan_checkpoint
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--weights_dir", required=True, help="folder with G.pth, D.pth [, G_ema.pth, state_dict.pth]")
+    parser.add_argument(
+        "--weights_dir", required=True, help="folder with G.pth, D.pth [, G_ema.pth, state_dict.pth]"
+    )
     parser.add_argument("--output_dir", required=True, help="where to write the pipeline folder")
-    parser.add_argument("--resolution", type=int, help="image side (32, 64, 128 or 256); overrides the run's config")
+    parser.add_argument("--resolution", type=int, help="image side: 32, 64, 128 or 256")
     parser.add_argument("--ch", type=int, help="base width of G and D (their G_ch / D_ch)")
-    parser.add_argument("--attention_resolutions", help="attention sides of G and D, e.g. 64 or 32_64 (0: none)")
+    parser.add_argument("--attention_resolutions", help="attention sides of G and D: 64, 32_64, 0 (none)")
     parser.add_argument("--num_classes", type=int, help="number of classes (their n_classes)")
     parser.add_argument("--z_dim", type=int, help="latent size (their dim_z)")
     parser.add_argument("--sn_eps", type=float, help="their SN_eps (default: the config's, else 1e-8)")

@@ -1,4 +1,4 @@
-"""Conversion of BigGAN-PyTorch checkpoints: outputs checked against a hand-written eval forward of that format.
+"""Conversion of BigGAN-PyTorch checkpoints, checked against a hand-written eval forward of that format.
 
 The state dicts are built here with that code base's key names and shapes (see the module docstring of
 `sagan_hf.hub.convert_biggan`), and `ref_*` below recompute its eval-mode forward directly from those
@@ -48,7 +48,11 @@ def _bn_stats(state, prefix, width, gen):
 
 
 def _attention(state, prefix, width, gen):
-    for name, c_in, c_out in (("theta", width, width // 8), ("phi", width, width // 8), ("g", width, width // 2), ("o", width // 2, width)):
+    shapes = {
+        "theta": (width // 8, width), "phi": (width // 8, width),
+        "g": (width // 2, width), "o": (width, width // 2),
+    }
+    for name, (c_out, c_in) in shapes.items():
         _sn_layer(state, f"{prefix}.{name}", (c_out, c_in, 1, 1), gen, bias=False)
     state[f"{prefix}.gamma"] = torch.tensor(0.8) + torch.rand((), generator=gen)
 
@@ -63,8 +67,9 @@ def make_biggan_generator(resolution, ch, n_classes, dim_z, attention=(), shared
     _sn_layer(state, "linear", (ins[0] * 16, dim_z), gen)
     for i, (c_in, c_out) in enumerate(zip(ins, outs)):
         block = f"blocks.{i}.0"
-        for conv, shape in (("conv1", (c_out, c_in, 3, 3)), ("conv2", (c_out, c_out, 3, 3)), ("conv_sc", (c_out, c_in, 1, 1))):
-            _sn_layer(state, f"{block}.{conv}", shape, gen)
+        _sn_layer(state, f"{block}.conv1", (c_out, c_in, 3, 3), gen)
+        _sn_layer(state, f"{block}.conv2", (c_out, c_out, 3, 3), gen)
+        _sn_layer(state, f"{block}.conv_sc", (c_out, c_in, 1, 1), gen)
         for bn, width in (("bn1", c_in), ("bn2", c_out)):
             if shared_dim:
                 _sn_layer(state, f"{block}.{bn}.gain", (width, shared_dim), gen, bias=False)
@@ -154,7 +159,8 @@ def ref_generator(state, z, y, bn_eps=1e-5):
             h = ref_attention(h, state, f"blocks.{i}.1")
         i += 1
     mean, var = state["output_layer.0.stored_mean"], state["output_layer.0.stored_var"]
-    h = F.batch_norm(h, mean, var, state["output_layer.0.gain"], state["output_layer.0.bias"], False, 0.1, 1e-5)
+    gain, bias = state["output_layer.0.gain"], state["output_layer.0.bias"]
+    h = F.batch_norm(h, mean, var, gain, bias, training=False, eps=1e-5)
     return torch.tanh(ref_conv(F.relu(h), state, "output_layer.2"))
 
 
@@ -199,7 +205,7 @@ def test_power_step_sigma_matches_hand_computation():
     expected = state["conv.weight"] / ref_sn_weight(state, "conv")
     assert torch.allclose(sigma.float(), expected.flatten()[0], rtol=1e-6)
     matrix = state["conv.weight"].reshape(6, -1).double()
-    assert math.isclose(float(u @ matrix @ v), float(sigma), rel_tol=1e-12)  # what torch's SN computes in eval
+    assert math.isclose(float(u @ matrix @ v), float(sigma), rel_tol=1e-12)  # torch's SN sigma in eval
     assert u.shape == (6,) and v.shape == (36,)
 
 
@@ -211,7 +217,8 @@ def test_converted_cbn_conv_and_attention_equal_hand_computed(bn_eps):
     x = torch.randn(3, 16, 8, 8, generator=gen)
     y = torch.tensor([0, 4, 2])
     with torch.no_grad():
-        assert torch.allclose(generator.blocks[0].norm1(x, y), ref_ccbn(x, y, state, "blocks.0.0.bn1", bn_eps), atol=1e-5)
+        expected = ref_ccbn(x, y, state, "blocks.0.0.bn1", bn_eps)
+        assert torch.allclose(generator.blocks[0].norm1(x, y), expected, atol=1e-5)
         assert torch.allclose(generator.blocks[0].conv1(x), ref_conv(x, state, "blocks.0.0.conv1"), atol=1e-5)
         ours = generator.attentions["16"](x)
         assert torch.allclose(ours, ref_attention(x, state, "blocks.1.1"), atol=1e-5)
@@ -221,6 +228,8 @@ def test_converted_cbn_conv_and_attention_equal_hand_computed(bn_eps):
 @pytest.mark.parametrize("shared_dim", [0, 6])
 def test_whole_generator_reproduces_biggan_eval_forward(shared_dim):
     state = make_biggan_generator(64, ch=4, n_classes=7, dim_z=10, attention=(32,), shared_dim=shared_dim)
+    # Runs with num_G_SVs=2 keep a second vector and value per layer; they never change the output.
+    state["linear.u1"], state["linear.sv1"] = torch.randn(1, state["linear.u0"].shape[1]), torch.ones(1)
     arch = _arch(state)
     assert (arch.resolution, arch.g_ch, arch.num_classes, arch.z_dim, arch.g_attention, arch.g_shared) == (
         64, 4, 7, 10, (32,), bool(shared_dim))
@@ -242,7 +251,8 @@ def test_whole_discriminator_reproduces_biggan_eval_forward():
     images = torch.rand(3, 3, 64, 64, generator=torch.Generator().manual_seed(5)) * 2 - 1
     y = torch.tensor([1, 0, 6])
     with torch.no_grad():
-        assert torch.allclose(discriminator(images, y), ref_discriminator(d_state, images, y), rtol=1e-4, atol=1e-4)
+        expected = ref_discriminator(d_state, images, y)
+        assert torch.allclose(discriminator(images, y), expected, rtol=1e-4, atol=1e-4)
 
 
 # ----------------------------------------------------------------------------- folders and the script
@@ -278,7 +288,8 @@ def test_script_writes_a_loadable_pipeline_preferring_g_ema_and_reading_config(t
     g_ema_state = make_biggan_generator(64, ch=4, n_classes=7, dim_z=10, attention=(32,), seed=10)
     d_state = make_biggan_discriminator(64, ch=4, n_classes=7, attention=(16,))
     config = {
-        "model": "BigGAN", "resolution": 64, "G_ch": 4, "D_ch": 4, "G_attn": "32", "D_attn": "16", "n_classes": 7,
+        "model": "BigGAN", "resolution": 64, "G_ch": 4, "D_ch": 4, "G_attn": "32", "D_attn": "16",
+        "n_classes": 7,
         "dim_z": 10, "G_shared": False, "hier": False, "SN_eps": SN_EPS, "BN_eps": 2e-5,
         "G_activation": torch.nn.ReLU(inplace=False), "D_activation": torch.nn.ReLU(inplace=False),
     }
@@ -294,13 +305,15 @@ def test_script_writes_a_loadable_pipeline_preferring_g_ema_and_reading_config(t
         assert torch.allclose(ours, ref_generator(g_ema_state, z, y, bn_eps=2e-5), atol=1e-4)
         assert not torch.allclose(ours, ref_generator(g_state, z, y, bn_eps=2e-5), atol=1e-2)
         images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(6)) * 2 - 1
-        assert torch.allclose(pipe.discriminator(images, y), ref_discriminator(d_state, images, y), rtol=1e-4, atol=1e-4)
+        expected = ref_discriminator(d_state, images, y)
+        assert torch.allclose(pipe.discriminator(images, y), expected, rtol=1e-4, atol=1e-4)
 
 
 def test_config_wins_over_shapes_and_flags_win_over_config(tmp_path):
     g_state = make_biggan_generator(64, ch=4, n_classes=7, dim_z=10, attention=(32,))
     # The run's config says no attention in G: its attention tensors are then unexpected.
-    run = _write_run(tmp_path / "run", g_state, config={"resolution": 64, "G_ch": 4, "G_attn": "0", "n_classes": 7, "dim_z": 10})
+    config = {"resolution": 64, "G_ch": 4, "G_attn": "0", "n_classes": 7, "dim_z": 10}
+    run = _write_run(tmp_path / "run", g_state, config=config)
     with pytest.raises(ValueError, match=r"unexpected keys: blocks\.2\.1\.g\.sv0, blocks\.2\.1\.g\.u0"):
         convert_biggan_checkpoint(run, include_discriminator=False)
     pipe = convert_biggan_checkpoint(run, attention_resolutions="32", include_discriminator=False)
@@ -314,8 +327,14 @@ def test_flags_alone_and_shapes_alone_give_the_architecture(tmp_path):
     inferred = convert_biggan_checkpoint(run)
     assert inferred.discriminator.config.attention_resolutions == (16,)
     # The flag sets both networks' attention; 16 is wrong for this G, and the error lists its keys.
-    with pytest.raises(ValueError, match=r"the generator checkpoint[^\n]*\n  missing keys: blocks\.1\.1\.theta\.weight.*\n  unexpected keys: blocks\.2\.1\.g\.sv0"):
-        convert_biggan_checkpoint(run, resolution=64, ch=4, attention_resolutions="16", num_classes=7, z_dim=10)
+    expected = (
+        r"the generator checkpoint[^\n]*\n  missing keys: blocks\.1\.1\.theta\.weight.*"
+        r"\n  unexpected keys: blocks\.2\.1\.g\.sv0"
+    )
+    with pytest.raises(ValueError, match=expected):
+        convert_biggan_checkpoint(
+            run, resolution=64, ch=4, attention_resolutions="16", num_classes=7, z_dim=10
+        )
     pipe = convert_biggan_checkpoint(run, resolution=64, ch=4, num_classes=7, z_dim=10)
     assert pipe.generator.config.attention_resolutions == (32,)
 
@@ -343,8 +362,9 @@ def test_bad_keys_and_shapes_are_listed(tmp_path):
     assert "unexpected keys: blocks.1.0.extra.weight" in message
     assert "blocks.0.0.bn2.stored_var: expected shape (64,), found (5,)" in message
     # A wrong class count shows up as shape mismatches of the CBN tables.
-    with pytest.raises(ValueError, match=r"blocks\.0\.0\.bn1\.gain\.weight: expected shape \(9, 64\), found \(7, 64\)"):
-        convert_generator(make_biggan_generator(64, ch=4, n_classes=7, dim_z=10), _arch(g_state, num_classes=9))
+    good = make_biggan_generator(64, ch=4, n_classes=7, dim_z=10)
+    with pytest.raises(ValueError, match=r"bn1\.gain\.weight: expected shape \(9, 64\), found \(7, 64\)"):
+        convert_generator(good, _arch(good, num_classes=9))
 
 
 def test_unreadable_and_non_sn_checkpoints_are_refused(tmp_path):
@@ -353,7 +373,8 @@ def test_unreadable_and_non_sn_checkpoints_are_refused(tmp_path):
     torch.save({"weights": _NotATensor()}, run / "G.pth")  # a pickle that weights_only refuses
     with pytest.raises(ValueError, match=r"Could not read .*G\.pth with torch\.load\(weights_only=True\)"):
         convert_biggan_checkpoint(run, include_discriminator=False)
-    plain = {key: value for key, value in make_biggan_generator(32, ch=4, n_classes=3, dim_z=8).items() if not key.endswith(("u0", "sv0"))}
+    state = make_biggan_generator(32, ch=4, n_classes=3, dim_z=8)
+    plain = {key: value for key, value in state.items() if not key.endswith(("u0", "sv0"))}
     with pytest.raises(ValueError, match="only spectral-normed runs"):
         convert_generator(plain, _arch(plain))
 
