@@ -52,12 +52,14 @@ def test_corrupt_image_is_skipped_and_counted(tmp_path, caplog):
     assert "could not be decoded" in caplog.text
 
 
-@pytest.mark.parametrize("num_shards", [4, 3])  # 3 shards on 2 ranks: datasets splits by example
-def test_two_ranks_see_disjoint_data_that_covers_the_set(tmp_path, num_shards):
+# 4 shards: two whole shards a rank; 3: uneven whole shards; 1: one example in two for each rank;
+# 5 shards with 2 workers a rank: shards split over ranks, then over workers.
+@pytest.mark.parametrize("num_shards, num_workers", [(4, 0), (3, 0), (1, 0), (5, 2)])
+def test_two_ranks_see_disjoint_data_that_covers_the_set(tmp_path, num_shards, num_workers):
     folder = write_parquet_folder(tmp_path / "pq", num_images=42, num_shards=num_shards)
     per_rank = []
     for rank in range(2):
-        data = stream(folder, rank=rank, world_size=2, shuffle_buffer_size=10, seed=5)
+        data = stream(folder, rank=rank, world_size=2, shuffle_buffer_size=10, seed=5, num_workers=num_workers)
         per_rank.append([i for batch in data.iter_one_pass() for i in ids_of(batch["pixel_values"])])
     assert set(per_rank[0]).isdisjoint(per_rank[1])
     assert sorted(per_rank[0] + per_rank[1]) == list(range(42))

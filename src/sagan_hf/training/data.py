@@ -141,7 +141,11 @@ class TrainDataStream:
             dataset = dataset.shuffle(
                 seed=seed, buffer_size=shuffle_buffer_size, max_buffer_input_shards=max_input_shards
             )
-        self.dataset = split_dataset_by_node(dataset, rank=rank, world_size=world_size)
+        # Whole shards per rank whenever there are enough, even if they do not divide evenly (294
+        # ImageNet parquet shards on 8 GPUs): splitting by example would make every rank download
+        # the whole dataset. Uneven shards only mean uneven passes, harmless to a step-based loop.
+        strategy = "shards" if dataset.num_shards >= world_size else "examples"
+        self.dataset = split_dataset_by_node(dataset, rank=rank, world_size=world_size, strategy=strategy)
         shards = self._rank_num_shards(dataset.num_shards)
         self.num_workers = min(num_workers, shards)
         if self.num_workers < num_workers:
@@ -159,11 +163,9 @@ class TrainDataStream:
         self._pending_resume: dict[int, dict] = {}
 
     def _rank_num_shards(self, total_shards: int) -> int:
-        # split_dataset_by_node gives whole shards when they divide evenly, else every rank reads
-        # all shards and keeps one example in world_size.
-        if total_shards % self.world_size == 0:
-            return total_shards // self.world_size
-        return total_shards
+        if total_shards >= self.world_size:  # "shards": every world_size-th shard from rank on
+            return len(range(self.rank, total_shards, self.world_size))
+        return total_shards  # "examples": all shards, one example in world_size kept
 
     @property
     def skipped_images(self) -> int:
