@@ -1,0 +1,114 @@
+"""The training loop in one process: outputs, exact resume, pruning, time budget, NaN stop."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from sagan_hf.pipelines import SAGANPipeline
+from sagan_hf.training import train_step as train_step_module
+from sagan_hf.training.checkpointing import list_checkpoints
+from sagan_hf.training.trainer import NonFiniteTrainingError, train
+from test_train_step import one_torch_thread, tiny_config, write_training_shards  # noqa: F401 (fixture)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return write_training_shards(tmp_path_factory.mktemp("shards"))
+
+
+def test_a_run_writes_checkpoints_pipeline_samples_logs_and_config(tmp_path, data_dir):
+    out = tmp_path / "run"
+    result = train(tiny_config(out, data_dir, report_to="tensorboard"))
+    assert result.global_step == 4 and not result.stopped_by_time_budget
+    assert [step for step, _ in list_checkpoints(out)] == [2, 4]
+    checkpoint = out / "checkpoint-4"
+    for name in ("model.safetensors", "model_1.safetensors", "optimizer.bin", "optimizer_1.bin",
+                 "random_states_0.pkl", "custom_checkpoint_0.pkl", "custom_checkpoint_1.pkl", "data_state_rank0.json"):
+        assert (checkpoint / name).is_file(), name
+    assert not list(out.glob(".tmp-*"))
+    assert sorted(p.name for p in (out / "samples").glob("*.png")) == ["step_00000002.png", "step_00000004.png"]
+    assert list((out / "logs").rglob("events.out.tfevents.*")), "nothing logged to tensorboard"
+
+    record = json.loads((out / "train_config.json").read_text())
+    assert record["global_step"] == 4 and record["num_processes"] == 1 and record["hardware"]
+    assert record["train_time_seconds"] > 0 and record["preset"] == "shapes-tiny" and record["num_classes"] == 4
+
+    pipe = SAGANPipeline.from_pretrained(out)
+    assert pipe.discriminator is not None
+    images = pipe(class_labels=[0, 3], generator=torch.Generator().manual_seed(0), output_type="pt").images
+    assert images.shape == (2, 3, 32, 32) and torch.isfinite(images).all()
+    # The saved generator is the EMA one from the last checkpoint, not the live generator.
+    ema_state = torch.load(checkpoint / "custom_checkpoint_0.pkl", weights_only=False)["model"]
+    live = load_file(checkpoint / "model.safetensors")
+    saved = pipe.generator.state_dict()
+    name = "blocks.0.conv1.parametrizations.weight.original"
+    assert torch.equal(saved[name], ema_state[name]) and not torch.equal(saved[name], live[name])
+
+
+def _weights(run_dir, step):
+    checkpoint = run_dir / f"checkpoint-{step}"
+    tensors = load_file(checkpoint / "model.safetensors") | {
+        "D." + k: v for k, v in load_file(checkpoint / "model_1.safetensors").items()
+    }
+    ema = torch.load(checkpoint / "custom_checkpoint_0.pkl", weights_only=False)["model"]
+    return tensors | {"EMA." + k: v for k, v in ema.items()}
+
+
+def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path, data_dir):
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    train(tiny_config(straight, data_dir, max_train_steps=4))
+    train(tiny_config(split, data_dir, max_train_steps=2))
+    result = train(tiny_config(split, data_dir, max_train_steps=4, resume_from_checkpoint="latest"))
+    assert result.global_step == 4
+    a, b = _weights(straight, 4), _weights(split, 4)
+    assert a.keys() == b.keys()
+    # D's weights depend on the real batches: equal weights mean the resumed stream continued where it was.
+    for name in a:
+        assert torch.equal(a[name], b[name]), f"{name} differs after resume"
+    # Resuming a finished run does nothing more.
+    assert train(tiny_config(split, data_dir, max_train_steps=4, resume_from_checkpoint="latest")).global_step == 4
+
+
+def test_old_checkpoints_are_pruned_and_time_budget_stops_cleanly(tmp_path, data_dir):
+    out = tmp_path / "run"
+    result = train(tiny_config(out, data_dir, max_train_steps=6, checkpoints_total_limit=2, validation_steps=100))
+    assert [step for step, _ in list_checkpoints(out)] == [4, 6]
+    budget = train(tiny_config(tmp_path / "budget", data_dir, max_train_steps=1000, max_train_seconds=0.01,
+                               checkpointing_steps=500))
+    assert budget.stopped_by_time_budget and budget.global_step < 1000
+    assert [step for step, _ in list_checkpoints(tmp_path / "budget")] == [budget.global_step]
+    assert (tmp_path / "budget" / "model_index.json").is_file()
+    assert result.global_step == 6
+
+
+def test_resume_from_an_explicit_path_and_a_bad_path(tmp_path, data_dir):
+    out = tmp_path / "run"
+    train(tiny_config(out, data_dir, max_train_steps=2))
+    result = train(tiny_config(tmp_path / "other", data_dir, max_train_steps=3,
+                               resume_from_checkpoint=str(out / "checkpoint-2")))
+    assert result.global_step == 3
+    with pytest.raises(ValueError, match="resume_from_checkpoint"):
+        train(tiny_config(out, data_dir, resume_from_checkpoint=str(tmp_path / "missing")))
+
+
+def test_repeated_nan_losses_stop_the_run_and_keep_the_last_good_checkpoint(tmp_path, data_dir, monkeypatch):
+    real_loss = train_step_module.discriminator_hinge_loss
+    calls = {"n": 0}
+
+    def loss_turning_nan(real_logits, fake_logits):
+        calls["n"] += 1
+        loss = real_loss(real_logits, fake_logits)
+        return loss * float("nan") if calls["n"] > 2 else loss  # NaN from step 3 on
+
+    monkeypatch.setattr(train_step_module, "discriminator_hinge_loss", loss_turning_nan)
+    out = tmp_path / "run"
+    with pytest.raises(NonFiniteTrainingError, match="3 steps in a row.*checkpoint-4"):
+        train(tiny_config(out, data_dir, max_train_steps=20, max_nonfinite_steps=3, checkpointing_steps=2))
+    assert [step for step, _ in list_checkpoints(out)] == [2, 4]
+    # D's updates of steps 3 and 4 were skipped: its weights in checkpoint-4 are those of checkpoint-2.
+    d2, d4 = load_file(out / "checkpoint-2" / "model_1.safetensors"), load_file(out / "checkpoint-4" / "model_1.safetensors")
+    for name in d2:
+        if name.endswith("original") or name.endswith("bias"):
+            assert torch.equal(d2[name], d4[name]), name
