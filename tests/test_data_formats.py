@@ -7,7 +7,14 @@ import torch
 
 from sagan_hf.training.data import TrainDataStream
 from sagan_hf.training.data_sources import detect_local_builder
-from test_data_shard_writers import ids_of, label_of, write_image_folder, write_parquet_folder, write_webdataset_folder
+from test_data_shard_writers import (
+    id_image,
+    ids_of,
+    label_of,
+    write_image_folder,
+    write_parquet_folder,
+    write_webdataset_folder,
+)
 
 
 def one_pass(data):
@@ -67,11 +74,10 @@ def test_columns_can_be_given_and_missing_labels_mean_unconditional(tmp_path):
 def test_unlabelled_images_give_zero_classes_and_zero_labels(tmp_path):
     folder = tmp_path / "flat"
     folder.mkdir()
-    from test_data_shard_writers import id_image
-
     for i in range(5):
         id_image(i).save(folder / f"{i}.png")
     data = TrainDataStream(train_data_dir=str(folder), resolution=8, batch_size=5, shuffle_buffer_size=0)
     assert data.num_classes == 0 and data.class_names is None
     (batch,) = one_pass(data)
-    assert batch["class_labels"].tolist() == [0] * 5 and sorted(ids_of(batch["pixel_values"])) == list(range(5))
+    assert batch["class_labels"].tolist() == [0] * 5
+    assert sorted(ids_of(batch["pixel_values"])) == list(range(5))

@@ -46,7 +46,7 @@ def write_parquet_folder(folder: Path, num_images: int, num_shards: int, num_cla
     ids = np.array_split(np.arange(num_images), num_shards)
     for shard, shard_ids in enumerate(ids):
         images = [
-            {"bytes": b"not an image at all" if i in corrupt else encode(id_image(int(i)), "PNG"), "path": None}
+            {"bytes": b"not an image at all" if i in corrupt else encode(id_image(int(i)), "PNG")}
             for i in shard_ids
         ]
         labels = [label_of(int(i), num_classes) for i in shard_ids]
@@ -63,7 +63,10 @@ def write_webdataset_folder(folder: Path, num_images: int, num_shards: int, num_
         with tarfile.open(folder / f"train-{shard:04d}.tar", "w") as tar:
             for i in shard_ids:
                 key = f"sample{int(i):06d}"
-                members = {"jpg": encode(id_image(int(i)), "JPEG"), "cls": str(label_of(int(i), num_classes)).encode()}
+                members = {
+                    "jpg": encode(id_image(int(i)), "JPEG"),
+                    "cls": str(label_of(int(i), num_classes)).encode(),
+                }
                 for extension, data in members.items():
                     member = tarfile.TarInfo(f"{key}.{extension}")
                     member.size = len(data)
@@ -96,4 +99,5 @@ def test_writers_make_readable_files(tmp_path):
     assert len(list((tmp_path / "pq").glob("*.parquet"))) == 2
     with tarfile.open(tmp_path / "wds" / "train-0000.tar") as tar:
         assert sorted(tar.getnames())[:2] == ["sample000000.cls", "sample000000.jpg"]
-    assert ids_of(torch.from_numpy(np.asarray(id_image(300))[:, 4:20]).permute(2, 0, 1)[None].float() / 127.5 - 1) == [300]
+    centre = torch.from_numpy(np.array(id_image(300))[:, 4:20]).permute(2, 0, 1)[None]
+    assert ids_of(centre.float() / 127.5 - 1) == [300]

@@ -59,7 +59,9 @@ def test_two_ranks_see_disjoint_data_that_covers_the_set(tmp_path, num_shards, n
     folder = write_parquet_folder(tmp_path / "pq", num_images=42, num_shards=num_shards)
     per_rank = []
     for rank in range(2):
-        data = stream(folder, rank=rank, world_size=2, shuffle_buffer_size=10, seed=5, num_workers=num_workers)
+        data = stream(
+            folder, rank=rank, world_size=2, shuffle_buffer_size=10, seed=5, num_workers=num_workers
+        )
         per_rank.append([i for batch in data.iter_one_pass() for i in ids_of(batch["pixel_values"])])
     assert set(per_rank[0]).isdisjoint(per_rank[1])
     assert sorted(per_rank[0] + per_rank[1]) == list(range(42))

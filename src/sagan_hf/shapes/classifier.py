@@ -48,18 +48,24 @@ class ShapesClassifier(nn.Module):
         def block(cin: int, cout: int) -> list[nn.Module]:
             return [nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.BatchNorm2d(cout), nn.ReLU()]
 
-        self.features = nn.Sequential(*block(3, width), *block(width, 2 * width), *block(2 * width, 4 * width))
+        self.features = nn.Sequential(
+            *block(3, width), *block(width, 2 * width), *block(2 * width, 4 * width)
+        )
         self.head = nn.Linear(4 * width, num_classes)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Class logits [B, num_classes] for images [B, 3, H, W] in [-1, 1]."""
         size = self.work_resolution
         if images.shape[-2:] != (size, size):
-            images = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+            images = F.interpolate(
+                images, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+            )
         return self.head(self.features(images).mean(dim=(2, 3)))
 
 
-def load_shapes_images(folder: str | os.PathLike, split: str, resolution: int) -> tuple[torch.Tensor, torch.Tensor]:
+def load_shapes_images(
+    folder: str | os.PathLike, split: str, resolution: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """All images of one split of a shapes folder: uint8 [N, 3, R, R] and int64 labels [N].
 
     Decoded with the training stream's own decode, so the classifier sees what the GAN sees.
@@ -169,7 +175,9 @@ def train_shapes_classifier(
         raise ValueError(f"resolution must be an integer >= 8, got {resolution!r}")
     if not max_seconds > 0:
         raise ValueError(f"max_seconds must be > 0, got {max_seconds!r}")
-    folder = Path(dataset_dir) if dataset_dir is not None else ensure_shapes_dataset(resolution=max(64, resolution))
+    if dataset_dir is None:
+        dataset_dir = ensure_shapes_dataset(resolution=max(64, resolution))
+    folder = Path(dataset_dir)
     cache = classifier_cache_path(folder, resolution, seed)
     model = ShapesClassifier(resolution=resolution)
     if use_cache and cache.is_file():
@@ -189,7 +197,8 @@ def train_shapes_classifier(
     logger.info("Shapes classifier at %d px: held-out accuracy %.4f", resolution, model.held_out_accuracy)
     if use_cache:
         temporary = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-        save_file(model.state_dict(), temporary, metadata={"held_out_accuracy": repr(model.held_out_accuracy)})
+        metadata = {"held_out_accuracy": repr(model.held_out_accuracy)}
+        save_file(model.state_dict(), temporary, metadata=metadata)
         os.replace(temporary, cache)  # atomic: a reader never sees half a file
     return model
 

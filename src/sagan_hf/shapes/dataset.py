@@ -45,7 +45,8 @@ def shapes_cache_root() -> Path:
 
 def shapes_features() -> datasets.Features:
     """The ``datasets`` features of the shapes set."""
-    return datasets.Features({"image": datasets.Image(), "label": datasets.ClassLabel(names=list(SHAPES_CLASSES))})
+    labels = datasets.ClassLabel(names=list(SHAPES_CLASSES))
+    return datasets.Features({"image": datasets.Image(), "label": labels})
 
 
 def _balanced_labels(count: int, rng: np.random.Generator) -> np.ndarray:
@@ -73,7 +74,9 @@ def _split_sizes(total: int, parts: int) -> list[int]:
     return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
-def _write_set(folder: Path, *, num_images: int, num_test_images: int, num_shards: int, resolution: int, seed: int):
+def _write_set(
+    folder: Path, *, num_images: int, num_test_images: int, num_shards: int, resolution: int, seed: int
+) -> None:
     plan = [("train", size, num_shards) for size in _split_sizes(num_images, num_shards)]
     plan += [("test", num_test_images, 1)] if num_test_images > 0 else []
     with tqdm(total=num_images + num_test_images, desc="Drawing the shapes dataset", unit="img") as progress:
@@ -145,7 +148,8 @@ def ensure_shapes_dataset(
     if num_shards > num_images:
         raise ValueError(f"num_shards ({num_shards}) cannot exceed num_images ({num_images})")
     root = Path(root).expanduser() if root is not None else shapes_cache_root()
-    folder = root / f"v{FORMAT_VERSION}-res{resolution}-n{num_images}-shards{num_shards}-test{num_test_images}-seed{seed}"
+    settings = f"res{resolution}-n{num_images}-shards{num_shards}-test{num_test_images}-seed{seed}"
+    folder = root / f"v{FORMAT_VERSION}-{settings}"
     if folder.is_dir():
         return folder
     root.mkdir(parents=True, exist_ok=True)

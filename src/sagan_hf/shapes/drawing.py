@@ -32,7 +32,9 @@ def dark_colour(rng: np.random.Generator) -> tuple[int, int, int]:
     return _colour(rng, 0.0, 0.3)
 
 
-def _draw_shape(draw: ImageDraw.ImageDraw, name: str, cx: float, cy: float, r: float, fill, background) -> None:
+def _draw_shape(
+    draw: ImageDraw.ImageDraw, name: str, cx: float, cy: float, r: float, fill, background
+) -> None:
     if name == "circle":
         draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=fill)
     elif name == "square":
