@@ -24,7 +24,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="evaluation report JSON (FID/IS/...); without it the card says 'not evaluated'")
     parser.add_argument("--train_config", type=Path, default=None,
                         help="training arguments JSON (default: PIPELINE/train_config.json when present)")
-    parser.add_argument("--commit_message", default=None, help="commit message (default: 'Upload SAGAN pipeline')")
+    parser.add_argument("--commit_message", default=None,
+                        help="commit message (default: 'Upload SAGAN pipeline')")
     parser.add_argument("--token", default=None,
                         help="Hub token with write access (default: HF_TOKEN or the `hf auth login` cache)")
     parser.add_argument("--no_discriminator", action="store_true",

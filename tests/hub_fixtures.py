@@ -47,7 +47,8 @@ def train_steps(pipeline, steps: int = 1, seed: int = 0, batch: int = 2) -> None
 
 def sample(pipeline, seed: int = 0):
     """Deterministic samples (numpy) for comparing pipelines."""
-    return pipeline(class_labels=[0, 1, 2, 3], generator=torch.Generator().manual_seed(seed), output_type="np").images
+    generator = torch.Generator().manual_seed(seed)
+    return pipeline(class_labels=[0, 1, 2, 3], generator=generator, output_type="np").images
 
 
 def assert_same_images(actual, expected) -> None:

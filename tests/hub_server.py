@@ -32,7 +32,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 _USER_NAME = "loopback-user"
-_GITATTRIBUTES = b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n*.bin filter=lfs diff=lfs merge=lfs -text\n"
+_GITATTRIBUTES = (
+    b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n"
+    b"*.bin filter=lfs diff=lfs merge=lfs -text\n"
+)
 
 
 class HubError(Exception):
@@ -146,7 +149,8 @@ class _RepoStore:
         with self.lock:
             meta = self._load(repo_id)
             if branch not in meta["refs"]:
-                raise HubError(404, f"Branch {branch} does not exist; commits go to a branch", "RevisionNotFound")
+                raise HubError(404, f"Branch {branch} does not exist; commits go to a branch",
+                               "RevisionNotFound")
             tree = dict(meta["commits"][meta["refs"][branch]]["tree"])
             for kind, path, data in operations:
                 if kind == "add":
@@ -461,7 +465,8 @@ class _Handler(BaseHTTPRequestHandler):
             start = int(range_header[6:].split("-")[0] or 0)
             headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
             data, status = data[start:], 206
-        self._send(status, data, content_type="application/octet-stream", headers=headers, head_only=head_only)
+        self._send(status, data, content_type="application/octet-stream", headers=headers,
+                   head_only=head_only)
 
 
 class _Server(ThreadingHTTPServer):

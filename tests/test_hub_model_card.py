@@ -73,10 +73,12 @@ def test_metadata_of_a_trained_and_evaluated_model(pipeline):
 
 
 def test_body_carries_recipe_evaluation_limitations_and_citation(pipeline):
-    text = str(render_model_card(pipeline, "org/sagan-tiny", train_config=TRAIN_CONFIG, eval_report=EVAL_REPORT))
+    card = render_model_card(pipeline, "org/sagan-tiny", train_config=TRAIN_CONFIG, eval_report=EVAL_REPORT)
+    text = str(card)
     # recipe, with derived values
     assert "| Total batch size | 512 |" in text  # 64 per process x 4 processes x 2 accumulation steps
-    assert "| Learning rate, generator | 0.0001 |" in text and "| Learning rate, discriminator | 0.0004 |" in text
+    assert "| Learning rate, generator | 0.0001 |" in text
+    assert "| Learning rate, discriminator | 0.0004 |" in text
     assert "| Steps trained | 25,000 |" in text and "| EMA decay of the generator weights | 0.9999 |" in text
     assert "| Training time | 26 h 03 min |" in text and "4x NVIDIA A100" in text
     assert "`lr_warmup_steps`" in text  # other arguments are listed too ...
@@ -107,7 +109,8 @@ def test_unconditional_model_card(tmp_path):
     pipe = SAGANPipeline(generator=generator, discriminator=None)
     images = save_card_images(pipe, tmp_path)
     assert "attention_image" not in images  # no attention layer, no attention figure
-    card = render_model_card(pipe, "org/sagan-uncond", train_config={"dataset_name": "/data/my faces"}, **images)
+    card = render_model_card(pipe, "org/sagan-uncond", train_config={"dataset_name": "/data/my faces"},
+                             **images)
     meta = _metadata(card)
     assert "class-conditional" not in meta["tags"] and "datasets" not in meta
     text = str(card)

@@ -74,7 +74,8 @@ def test_offline_load_from_the_cache(pushed, trained_pipeline, cache_dir, tmp_pa
     assert_same_images(sample(offline), sample(trained_pipeline))
     # the cache knows which commit "main" was when it was filled
     assert (cache_dir / "models--tester--sagan-push-roundtrip" / "refs" / "main").read_text() == commit.oid
-    with pytest.raises(Exception, match="local_files_only|cached"):  # nothing cached there, no network allowed
+    # nothing is cached there, and no network is allowed
+    with pytest.raises(Exception, match="local_files_only|cached"):
         SAGANPipeline.from_pretrained(repo_id, cache_dir=tmp_path / "empty", local_files_only=True)
 
 
@@ -126,7 +127,8 @@ def test_token_comes_from_env_and_never_leaks(hub_server, monkeypatch, tmp_path,
     assert TOKEN not in caplog.text
     folders = [tmp_path, hub_server.root, Path(os.environ["HF_HOME"])]
     assert files_containing(folders, TOKEN) == []
-    card = Path(hf_hub_download(repo_id, "README.md", revision=commit.oid, cache_dir=tmp_path / "c2")).read_text()
+    card_path = hf_hub_download(repo_id, "README.md", revision=commit.oid, cache_dir=tmp_path / "c2")
+    card = Path(card_path).read_text()
     assert "hub_token" not in card
 
     monkeypatch.delenv("HF_TOKEN")

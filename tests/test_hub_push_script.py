@@ -41,7 +41,8 @@ def test_script_pushes_a_run_folder(hub_server, script_main, run_dir, tmp_path, 
     report = tmp_path / "report.json"
     report.write_text(json.dumps({"metrics": {"fid": 250.0}, "num_samples": 500, "seed": 1}))
     code = script_main(["--pipeline", str(folder), "--repo_id", "tester/sagan-script", "--private",
-                        "--eval_report", str(report), "--commit_message", "from the script", "--token", TOKEN])
+                        "--eval_report", str(report), "--commit_message", "from the script",
+                        "--token", TOKEN])
     assert code == 0
     out = capsys.readouterr()
     assert "tester/sagan-script" in out.out
@@ -49,7 +50,8 @@ def test_script_pushes_a_run_folder(hub_server, script_main, run_dir, tmp_path, 
 
     api = HfApi(token=TOKEN)
     assert api.model_info("tester/sagan-script").private is True
-    card = Path(hf_hub_download("tester/sagan-script", "README.md", token=TOKEN, cache_dir=tmp_path / "c")).read_text()
+    card_path = hf_hub_download("tester/sagan-script", "README.md", token=TOKEN, cache_dir=tmp_path / "c")
+    card = Path(card_path).read_text()
     assert "| Learning rate, generator | 0.001 |" in card  # from the run folder's train_config.json
     assert "| FID | 250.00 |" in card and TOKEN not in card
     loaded = SAGANPipeline.from_pretrained("tester/sagan-script", token=TOKEN, cache_dir=tmp_path / "c")
@@ -81,5 +83,6 @@ def test_script_reports_bad_inputs_before_loading_anything(script_main, run_dir,
 def test_script_help_runs_as_a_program():
     import subprocess
 
-    result = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True,
+                            timeout=120)
     assert result.returncode == 0 and "--eval_report" in result.stdout and "--repo_id" in result.stdout

@@ -67,7 +67,8 @@ def test_create_upload_snapshot_and_single_file(hub_server, tmp_path):
     assert got == files
     assert Path(local).name == commit.oid  # the snapshot folder is named after the commit
 
-    single = hf_hub_download("tester/server-roundtrip", "generator/config.json", cache_dir=tmp_path / "cache2")
+    single = hf_hub_download("tester/server-roundtrip", "generator/config.json",
+                             cache_dir=tmp_path / "cache2")
     assert Path(single).read_bytes() == b'{"ch": 8}'
     with pytest.raises(EntryNotFoundError):
         hf_hub_download("tester/server-roundtrip", "missing.txt", cache_dir=tmp_path / "cache2")

@@ -501,6 +501,9 @@ def _torch_load(path: Path):
 def _as_state_dict(loaded, path: Path) -> dict:
     if not isinstance(loaded, Mapping) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
         raise ValueError(f"{path} is not a state dict (a mapping of names to tensors)")
+    # A network saved while wrapped in (Distributed)DataParallel prefixes every key with "module.".
+    if loaded and all(key.startswith("module.") for key in loaded):
+        return {key[len("module."):]: value for key, value in loaded.items()}
     return dict(loaded)
 
 

@@ -182,7 +182,8 @@ def _evaluation_context(report: dict) -> dict:
     if not isinstance(metrics, dict) or not metrics:
         raise ValueError("The evaluation report must have a non-empty 'metrics' object (e.g. {'fid': 18.6})")
     metric_rows = []
-    known = list(_METRICS) + [key for key in metrics if key not in _METRICS and key not in _METRIC_STDS.values()]
+    extra = [key for key in metrics if key not in _METRICS and key not in _METRIC_STDS.values()]
+    known = list(_METRICS) + extra
     for key in known:
         if metrics.get(key) is None:
             continue
@@ -190,7 +191,9 @@ def _evaluation_context(report: dict) -> dict:
         try:
             value = float(metrics[key])
         except (TypeError, ValueError):
-            raise ValueError(f"Metric {key!r} in the evaluation report must be a number, got {metrics[key]!r}")
+            raise ValueError(
+                f"Metric {key!r} in the evaluation report must be a number, got {metrics[key]!r}"
+            ) from None
         if not math.isfinite(value):
             raise ValueError(f"Metric {key!r} in the evaluation report is not a finite number: {value}")
         text = f"{value:.2f}" if key in ("fid", "is_mean") else f"{value:.4g}"
@@ -316,10 +319,16 @@ def render_model_card(
         "generator_config_rows": _config_rows(generator_config),
         "has_discriminator": discriminator is not None,
         "discriminator_params": f"{count_parameters(discriminator):,}" if discriminator is not None else None,
-        "attention_d": _attention_text(discriminator.config.attention_resolutions) if discriminator is not None else None,
+        "attention_d": (
+            _attention_text(discriminator.config.attention_resolutions) if discriminator is not None else None
+        ),
         "discriminator_config_rows": _config_rows(discriminator.config) if discriminator is not None else [],
         "dataset_label": dataset_label,
-        "dataset_link": f"https://huggingface.co/datasets/{dataset_label}" if dataset_label and _is_hub_dataset_id(dataset_label) else None,
+        "dataset_link": (
+            f"https://huggingface.co/datasets/{dataset_label}"
+            if dataset_label and _is_hub_dataset_id(dataset_label)
+            else None
+        ),
         "is_imagenet": _is_imagenet(dataset_label),
         "training_rows": training_rows,
         "other_training_args": other_training_args,

@@ -27,7 +27,8 @@ class HubTokenNotFoundError(RuntimeError):
 
 
 def resolve_token(token: str | None = None) -> str:
-    """The token to push with: the argument, else huggingface_hub's usual sources (HF_TOKEN, `hf auth login`)."""
+    """The token to push with: the argument, else huggingface_hub's usual sources (HF_TOKEN, then the
+    `hf auth login` cache). Raises `HubTokenNotFoundError` with login instructions when there is none."""
     token = token or get_token()
     if not token:
         raise HubTokenNotFoundError(
