@@ -323,7 +323,8 @@ def test_config_wins_over_shapes_and_flags_win_over_config(tmp_path):
 def test_flags_alone_and_shapes_alone_give_the_architecture(tmp_path):
     g_state = make_biggan_generator(64, ch=4, n_classes=7, dim_z=10, attention=(32,))
     d_state = make_biggan_discriminator(64, ch=4, n_classes=7, attention=(16,))
-    run = _write_run(tmp_path / "run", g_state, d_state)
+    # D saved from inside DataParallel: its "module." prefix is dropped.
+    run = _write_run(tmp_path / "run", g_state, {f"module.{key}": value for key, value in d_state.items()})
     inferred = convert_biggan_checkpoint(run)
     assert inferred.discriminator.config.attention_resolutions == (16,)
     # The flag sets both networks' attention; 16 is wrong for this G, and the error lists its keys.
