@@ -153,6 +153,21 @@ def test_metrics_the_card_does_not_know_are_shown_but_not_indexed(pipeline):
     assert [m["type"] for m in metrics] == ["fid"]
 
 
+def test_template_location_can_be_overridden(pipeline, tmp_path, monkeypatch):
+    from sagan_hf.hub.model_card import template_path
+
+    assert template_path().name == "sagan_model_card.md.j2"
+    custom = tmp_path / "card.md.j2"
+    custom.write_text("---\n{{ card_data }}\n---\nCustom card for {{ repo_id }}\n")
+    monkeypatch.setenv("SAGAN_HF_MODEL_CARD_TEMPLATE", str(custom))
+    card = render_model_card(pipeline, "org/custom")
+    assert "Custom card for org/custom" in str(card) and _metadata(card)["library_name"] == "sagan-hf"
+    monkeypatch.setenv("SAGAN_HF_MODEL_CARD_TEMPLATE", str(tmp_path / "missing.j2"))
+    monkeypatch.setattr("sagan_hf.hub.model_card.TEMPLATE_NAME", "no_such_template.md.j2")
+    with pytest.raises(FileNotFoundError, match="SAGAN_HF_MODEL_CARD_TEMPLATE"):
+        template_path()
+
+
 def test_load_json_report(tmp_path):
     good = tmp_path / "report.json"
     good.write_text(json.dumps(EVAL_REPORT))

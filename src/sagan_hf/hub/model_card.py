@@ -11,6 +11,7 @@ import json
 import math
 import os
 import re
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +59,16 @@ _HUB_DATASET_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
 def template_path() -> Path:
-    """Location of the card template: `SAGAN_HF_MODEL_CARD_TEMPLATE`, else the repository's `model_cards/`."""
+    """Location of the card template.
+
+    Looked up in order: `SAGAN_HF_MODEL_CARD_TEMPLATE`, the repository's `model_cards/` (source and
+    editable installs), then `<prefix>/share/sagan-hf/model_cards/` (where a wheel's data files land).
+    """
     override = os.environ.get("SAGAN_HF_MODEL_CARD_TEMPLATE")
     candidates = [Path(override)] if override else []
     # src/sagan_hf/hub/model_card.py -> repository root / model_cards
     candidates.append(Path(__file__).resolve().parents[3] / "model_cards" / TEMPLATE_NAME)
+    candidates.append(Path(sysconfig.get_path("data")) / "share" / "sagan-hf" / "model_cards" / TEMPLATE_NAME)
     for candidate in candidates:
         if candidate.is_file():
             return candidate
