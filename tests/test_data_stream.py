@@ -93,7 +93,7 @@ def test_resume_continues_with_the_same_next_batches(num_workers, tmp_path):
     folder = write_parquet_folder(tmp_path / "pq", num_images=45, num_shards=3)
     reference = iter(stream(folder, batch_size=4, num_workers=num_workers))
     expected = [ids_of(b["pixel_values"]) for b in take(reference, 14)]
-    for stop_after in (3, 8):
+    for stop_after in (3, 8, 10):  # 10 batches is exactly one pass
         first = stream(folder, batch_size=4, num_workers=num_workers)
         iterator = iter(first)
         assert [ids_of(b["pixel_values"]) for b in take(iterator, stop_after)] == expected[:stop_after]
@@ -145,3 +145,10 @@ def test_starting_the_stream_leaves_the_global_torch_rng_alone(parquet_dir):
         torch.manual_seed(123)
         next(iter(stream(parquet_dir, num_workers=num_workers)))
         assert torch.equal(torch.rand(3), expected)
+
+
+def test_endless_iterator_refuses_data_smaller_than_a_batch(tmp_path):
+    folder = write_parquet_folder(tmp_path / "pq", num_images=5, num_shards=1)
+    with pytest.raises(ValueError, match="smaller than batch_size"):
+        next(iter(stream(folder, batch_size=8)))
+    assert len(list(stream(folder, batch_size=8).iter_one_pass())) == 1  # one pass keeps the 5

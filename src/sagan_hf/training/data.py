@@ -237,11 +237,13 @@ class TrainDataStream:
 
     def _endless(self) -> Iterator[dict[str, torch.Tensor]]:
         while True:
+            # A pass resumed at its very end is legitimately empty; a pass from the start is not.
+            from_start = not self._pending_resume
             produced = False
             for batch in self._one_pass(drop_last=True):
                 produced = True
                 yield batch
-            if not produced:
+            if not produced and from_start:
                 raise ValueError(
                     f"rank {self.rank} produced no full batch of {self.batch_size} in a whole pass: "
                     "the data (per rank and worker) is smaller than batch_size"
