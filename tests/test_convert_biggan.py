@@ -383,13 +383,23 @@ def test_unreadable_and_non_sn_checkpoints_are_refused(tmp_path):
 @pytest.mark.parametrize(
     "option, named",
     [({"hier": True}, "hier=True"), ({"mybn": True}, "mybn=True"), ({"G_param": "ortho"}, "G_param='ortho'"),
-     ({"model": "BigGANdeep"}, "model='BigGANdeep'"), ({"D_wide": False}, "D_wide=False")],
+     ({"model": "BigGANdeep"}, "model='BigGANdeep'"), ({"D_wide": False}, "D_wide=False"),
+     ({"norm_style": "in"}, "norm_style='in'"), ({"cross_replica": True}, "cross_replica=True")],
 )
 def test_unsupported_options_are_refused_by_name(tmp_path, option, named):
-    g_state = make_biggan_generator(32, ch=4, n_classes=3, dim_z=8)
-    run = _write_run(tmp_path / "run", g_state, config={"resolution": 32, **option})
-    with pytest.raises(ValueError, match="does not support: " + named.replace("(", r"\(")):
-        convert_biggan_checkpoint(run, include_discriminator=False)
+    g_state = make_biggan_generator(64, ch=4, n_classes=3, dim_z=8)
+    d_state = make_biggan_discriminator(64, ch=4, n_classes=3)
+    run = _write_run(tmp_path / "run", g_state, d_state, config={"resolution": 64, **option})
+    with pytest.raises(ValueError, match="does not support: " + named):
+        convert_biggan_checkpoint(run)
+
+
+def test_discriminator_options_do_not_block_a_generator_only_conversion(tmp_path):
+    g_state = make_biggan_generator(64, ch=4, n_classes=3, dim_z=8)
+    config = {"resolution": 64, "D_param": "ortho", "D_wide": False}
+    run = _write_run(tmp_path / "run", g_state, config=config)
+    pipe = convert_biggan_checkpoint(run, include_discriminator=False)
+    assert pipe.discriminator is None and pipe.generator.config.sample_size == 64
 
 
 def test_hierarchical_z_detected_from_shapes_and_32px_discriminator_refused(tmp_path):

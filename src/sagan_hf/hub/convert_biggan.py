@@ -79,9 +79,6 @@ BIGGAN_D_MULTIPLIERS = {
     128: (1, 2, 4, 8, 16, 16),
     256: (1, 2, 4, 8, 8, 16, 16),
 }
-# Image side of their dataset names, for configs saved without `resolution` / `n_classes`.
-BIGGAN_DATASET_RESOLUTION = {"I32": 32, "I64": 64, "I128": 128, "I256": 256, "C10": 32, "C100": 32}
-BIGGAN_DATASET_CLASSES = {"I32": 1000, "I64": 1000, "I128": 1000, "I256": 1000, "C10": 10, "C100": 100}
 
 # That code base's training defaults (its argument parser), used when neither config nor flags say.
 DEFAULT_SN_EPS = 1e-8
@@ -138,7 +135,7 @@ def parse_attention(value) -> tuple[int, ...]:
     return tuple(sorted(side for side in sides if side > 0))
 
 
-def check_supported_config(config: Mapping) -> None:
+def check_supported_config(config: Mapping, include_discriminator: bool = True) -> None:
     """Raise a ValueError naming every option of a BigGAN-PyTorch config that we cannot convert."""
     problems = []
     if config.get("model", "BigGAN") != "BigGAN":
@@ -151,10 +148,10 @@ def check_supported_config(config: Mapping) -> None:
         problems.append("cross_replica=True (synchronised BatchNorm keys)")
     if config.get("norm_style", "bn") != "bn":
         problems.append(f"norm_style={config['norm_style']!r} (only 'bn')")
-    for key in ("G_param", "D_param"):
+    for key in ("G_param", "D_param") if include_discriminator else ("G_param",):
         if config.get(key, "SN") != "SN":
             problems.append(f"{key}={config[key]!r} (only spectral-normed 'SN' networks)")
-    if not config.get("D_wide", True):
+    if include_discriminator and not config.get("D_wide", True):
         problems.append("D_wide=False (the thin SN-GAN discriminator)")
     if problems:
         raise ValueError(
@@ -162,20 +159,13 @@ def check_supported_config(config: Mapping) -> None:
         )
 
 
-def architecture_fields_from_config(config: Mapping) -> dict:
+def architecture_fields_from_config(config: Mapping, include_discriminator: bool = True) -> dict:
     """The architecture fields that a BigGAN-PyTorch `config` dict gives (only those present)."""
-    check_supported_config(config)
+    check_supported_config(config, include_discriminator)
     fields = {}
-    dataset = str(config.get("dataset", "")).replace("_hdf5", "")
-    if "resolution" in config:
-        fields["resolution"] = int(config["resolution"])
-    elif dataset in BIGGAN_DATASET_RESOLUTION:
-        fields["resolution"] = BIGGAN_DATASET_RESOLUTION[dataset]
-    if "n_classes" in config:
-        fields["num_classes"] = int(config["n_classes"])
-    elif dataset in BIGGAN_DATASET_CLASSES:
-        fields["num_classes"] = BIGGAN_DATASET_CLASSES[dataset]
     for ours, theirs, cast in (
+        ("resolution", "resolution", int),
+        ("num_classes", "n_classes", int),
         ("g_ch", "G_ch", int),
         ("d_ch", "D_ch", int),
         ("z_dim", "dim_z", int),
@@ -242,7 +232,7 @@ def resolve_architecture(
     """Merge the sources of the architecture: explicit overrides > the run's config > the weights' shapes."""
     fields = infer_architecture_fields(generator_state, discriminator_state)
     if config is not None:
-        fields.update(architecture_fields_from_config(config))
+        fields.update(architecture_fields_from_config(config, include_discriminator))
     given = {key: value for key, value in overrides.items() if value is not None}
     if "ch" in given:  # one flag sets both networks' base width
         ch = int(given.pop("ch"))
