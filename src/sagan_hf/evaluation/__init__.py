@@ -8,7 +8,7 @@ See docs/evaluation.md for the protocol. Typical use::
 """
 
 from .features import InceptionFeatureExtractor, load_inception_extractor
-from .fid import GaussianStatsAccumulator, frechet_distance, gaussian_statistics
+from .fid import GaussianStatsAccumulator, frechet_distance, frechet_distance_from_features, gaussian_statistics
 from .inception import FIDInceptionV3
 from .inception_score import inception_score
 from .kid import kernel_inception_distance, mmd2_unbiased
@@ -33,6 +33,7 @@ __all__ = [
     "compute_reference_stats",
     "evaluate_pipeline",
     "frechet_distance",
+    "frechet_distance_from_features",
     "gaussian_statistics",
     "inception_score",
     "kernel_inception_distance",

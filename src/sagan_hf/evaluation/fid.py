@@ -25,11 +25,16 @@ def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
 def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
     """tr((sigma1 sigma2)^(1/2)) for PSD matrices that need not commute.
 
-    sigma1 sigma2 is similar to sqrt(sigma1) sigma2 sqrt(sigma1), which is symmetric PSD, so its
-    eigenvalues (and the trace of the square root) come from a stable symmetric eigensolver.
+    sigma1 sigma2 is similar to R^T sigma2 R for any R with R R^T = sigma1 (a Cholesky factor when
+    sigma1 is positive definite, else the symmetric square root from eigh), and R^T sigma2 R is
+    symmetric PSD: its eigenvalues, hence the trace of the square root, come from a stable
+    symmetric eigensolver.
     """
-    root1 = _psd_sqrt(sigma1)
-    middle = root1 @ sigma2 @ root1
+    try:
+        root1 = np.linalg.cholesky(sigma1)  # fast path: full-rank covariances (N > D samples)
+    except np.linalg.LinAlgError:
+        root1 = _psd_sqrt(sigma1)  # singular (e.g. fewer samples than dimensions)
+    middle = root1.T @ sigma2 @ root1
     eigenvalues = np.linalg.eigvalsh((middle + middle.T) / 2.0)
     return float(np.sqrt(np.clip(eigenvalues, 0.0, None)).sum())
 
@@ -91,3 +96,30 @@ def gaussian_statistics(features) -> tuple[np.ndarray, np.ndarray]:
     accumulator = GaussianStatsAccumulator(features.shape[1])
     accumulator.update(features)
     return accumulator.mean.copy(), accumulator.covariance()
+
+
+def frechet_distance_from_features(features1, features2) -> float:
+    """Fréchet distance between the Gaussians fitted to two feature sets [N1, D] and [N2, D].
+
+    Equal to ``frechet_distance(*gaussian_statistics(f1), *gaussian_statistics(f2))``, but computed in
+    sample space: with centred features A1, A2, tr((S1 S2)^(1/2)) is the nuclear norm of A1 A2^T
+    divided by sqrt((N1 - 1)(N2 - 1)). That costs an N1 x N2 SVD instead of D x D eigensolves,
+    so it is fast and exact for small sets (per-class FID); large sets use the D x D route.
+    """
+    f1 = np.asarray(features1, dtype=np.float64)
+    f2 = np.asarray(features2, dtype=np.float64)
+    if f1.ndim != 2 or f2.ndim != 2 or f1.shape[1] != f2.shape[1]:
+        raise ValueError(f"features must be [N, D] arrays with the same D, got {f1.shape} and {f2.shape}")
+    n1, n2, dim = f1.shape[0], f2.shape[0], f1.shape[1]
+    if n1 < 2 or n2 < 2:
+        raise ValueError(f"each feature set needs at least 2 samples, got {n1} and {n2}")
+    if n1 * n2 > dim * dim:
+        return frechet_distance(*gaussian_statistics(f1), *gaussian_statistics(f2))
+    mu1, mu2 = f1.mean(axis=0), f2.mean(axis=0)
+    a1, a2 = f1 - mu1, f2 - mu2
+    trace1 = np.sum(a1 * a1) / (n1 - 1)
+    trace2 = np.sum(a2 * a2) / (n2 - 1)
+    nuclear = np.linalg.svd(a1 @ a2.T, compute_uv=False).sum()
+    diff = mu1 - mu2
+    distance = diff @ diff + trace1 + trace2 - 2.0 * nuclear / np.sqrt((n1 - 1) * (n2 - 1))
+    return float(max(distance, 0.0))

@@ -121,15 +121,19 @@ def compute_reference_stats(
     )
     collector = FeatureCollector(extractor, keep_features=keep_features)
     bar = tqdm(total=max_images, desc="reference statistics", unit="img", disable=not progress)
-    for batch in stream.iter_one_pass():
-        pixels, labels = batch["pixel_values"], batch["class_labels"]
-        if max_images is not None:
-            pixels, labels = pixels[: max_images - collector.count], labels[: max_images - collector.count]
-        collector.add((pixels + 1.0) / 2.0, labels)
-        bar.update(pixels.shape[0])
-        if max_images is not None and collector.count >= max_images:
-            break
-    bar.close()
+    batches = stream.iter_one_pass()
+    try:
+        for batch in batches:
+            pixels, labels = batch["pixel_values"], batch["class_labels"]
+            if max_images is not None:
+                pixels, labels = pixels[: max_images - collector.count], labels[: max_images - collector.count]
+            collector.add((pixels + 1.0) / 2.0, labels)
+            bar.update(pixels.shape[0])
+            if max_images is not None and collector.count >= max_images:
+                break
+    finally:
+        batches.close()  # stop the stream's readers now, not at interpreter exit
+        bar.close()
     if collector.count < 2:
         raise ValueError(f"the dataset gave {collector.count} images; reference statistics need at least 2")
     from .. import __version__

@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from .collect import FeatureCollector
 from .features import InceptionFeatureExtractor, load_inception_extractor
-from .fid import frechet_distance, gaussian_statistics
+from .fid import frechet_distance, frechet_distance_from_features
 from .inception_score import inception_score
 from .kid import kernel_inception_distance
 from .precision_recall import precision_recall
@@ -52,8 +52,56 @@ def _per_class_fid(reference: ReferenceStats, fake_features: np.ndarray, fake_la
         fake = fake_features[fake_labels == label]
         if real.shape[0] < 2 or fake.shape[0] < 2:
             continue  # a covariance needs two samples on each side
-        scores[str(int(label))] = frechet_distance(*gaussian_statistics(real), *gaussian_statistics(fake))
+        scores[str(int(label))] = frechet_distance_from_features(real, fake)
     return scores
+
+
+def generate_features(
+    pipeline,
+    extractor: InceptionFeatureExtractor,
+    *,
+    num_samples: int,
+    batch_size: int = 64,
+    seed: int = 0,
+    truncation: float | None = None,
+    keep_features: bool = False,
+    keep_probs: bool = False,
+    progress: bool = True,
+) -> FeatureCollector:
+    """Samples ``num_samples`` images batch by batch and collects their Inception statistics.
+
+    The noise comes from one CPU ``torch.Generator`` seeded with ``seed`` (the same samples on every
+    device); class-conditional models get :func:`balanced_class_labels`, which the collector keeps.
+    """
+    num_classes = _pipeline_num_classes(pipeline)
+    labels = balanced_class_labels(num_samples, num_classes, seed) if num_classes > 0 else None
+    collector = FeatureCollector(extractor, keep_features=keep_features, keep_probs=keep_probs)
+    generator = torch.Generator("cpu").manual_seed(seed)
+    with tqdm(total=num_samples, desc="evaluating", unit="img", disable=not progress) as bar:
+        for start in range(0, num_samples, batch_size):
+            count = min(batch_size, num_samples - start)
+            batch_labels = None if labels is None else labels[start:start + count]
+            output = pipeline(
+                class_labels=None if batch_labels is None else batch_labels.tolist(),
+                batch_size=count if batch_labels is None else None,
+                generator=generator,
+                truncation=truncation,
+                output_type="pt",
+            )
+            collector.add(output.images.float(), None if batch_labels is None else torch.from_numpy(batch_labels))
+            bar.update(count)
+    return collector
+
+
+def _fid(reference: ReferenceStats, collector: FeatureCollector) -> float:
+    fake_features = collector.features()
+    full_reference_features = (
+        reference.features is not None and reference.features.shape[0] == reference.metadata.get("num_images")
+    )
+    if fake_features is not None and full_reference_features:
+        # Same number, computed in sample space (fast and exact for small sets; see the function).
+        return frechet_distance_from_features(reference.features, fake_features)
+    return frechet_distance(collector.stats.mean, collector.stats.covariance(), reference.mu, reference.sigma)
 
 
 def evaluate_pipeline(
@@ -113,26 +161,15 @@ def evaluate_pipeline(
     if reference is not None:
         reference.check_compatible(inception)
 
-    collector = FeatureCollector(inception, keep_features=needs_ref_features, keep_probs="is" in metrics)
-    labels = balanced_class_labels(num_samples, num_classes, seed) if num_classes > 0 else None
-    generator = torch.Generator("cpu").manual_seed(seed)  # CPU noise: the same samples on every device
-    with tqdm(total=num_samples, desc="evaluating", unit="img", disable=not progress) as bar:
-        for start in range(0, num_samples, batch_size):
-            count = min(batch_size, num_samples - start)
-            batch_labels = None if labels is None else labels[start:start + count]
-            output = pipeline(
-                class_labels=None if batch_labels is None else batch_labels.tolist(),
-                batch_size=count if batch_labels is None else None,
-                generator=generator,
-                truncation=truncation,
-                output_type="pt",
-            )
-            collector.add(output.images.float(), None if batch_labels is None else torch.from_numpy(batch_labels))
-            bar.update(count)
+    collector = generate_features(
+        pipeline, inception, num_samples=num_samples, batch_size=batch_size, seed=seed, truncation=truncation,
+        keep_features=needs_ref_features, keep_probs="is" in metrics, progress=progress,
+    )
+    labels = collector.labels()
 
     scores: dict = {}
     if "fid" in metrics:
-        scores["fid"] = frechet_distance(collector.stats.mean, collector.stats.covariance(), reference.mu, reference.sigma)
+        scores["fid"] = _fid(reference, collector)
     if "is" in metrics:
         scores["is_mean"], scores["is_std"] = inception_score(collector.probs(), splits=min(is_splits, num_samples))
     if "kid" in metrics:
