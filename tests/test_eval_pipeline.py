@@ -127,7 +127,7 @@ def test_scores_of_a_pipeline_against_its_own_samples(extractor):
     # Identical sets (subsets of 4 out of 4 are permutations): the unbiased MMD of a set with itself.
     assert scores["kid_mean"] == pytest.approx(mmd2_unbiased(own.features(), own.features()), rel=1e-9)
     assert scores["kid_std"] == pytest.approx(0.0, abs=1e-12)
-    assert report["num_samples"] == 4 and report["seed"] == 3 and report["dtype"] == "float32"
+    assert report["num_samples"] == 4 and report["seed"] == 3 and report["dtype"] == "fp32"
     json.dumps(report)  # serialisable as is
 
     # Another seed gives other samples and a positive distance.

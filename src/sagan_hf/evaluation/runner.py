@@ -19,6 +19,7 @@ from .reference import ReferenceStats
 from .report import build_report
 
 KNOWN_METRICS = ("fid", "is", "kid", "pr")
+_DTYPE_NAMES = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
 
 
 def parse_metrics(metrics: str | Iterable[str]) -> tuple[str, ...]:
@@ -184,7 +185,7 @@ def evaluate_pipeline(
         scores["per_class_fid"] = _per_class_fid(reference, collector.features(), labels)
 
     if dtype is None:
-        dtype = str(getattr(pipeline.generator, "dtype", "unknown")).replace("torch.", "")
+        dtype = _DTYPE_NAMES.get(getattr(pipeline.generator, "dtype", None), "unknown")
     return build_report(
         scores,
         num_samples=num_samples,
