@@ -130,3 +130,11 @@ def test_columns_are_detected_from_features_and_usual_names(features, expected):
         {name: kinds[kind]() if kind in kinds else datasets.Value(kind) for name, kind in features.items()}
     )
     assert detect_columns(built, list(built), None, None) == expected
+
+
+def test_labels_outside_the_class_range_raise_a_clear_error(tmp_path):
+    folder = write_webdataset_folder(tmp_path / "wds", num_images=6, num_shards=1, num_classes=4)
+    data = TrainDataStream(train_data_dir=str(folder), resolution=8, batch_size=2, num_classes=2)
+    assert data.num_classes == 2  # the given count wins over classes.txt
+    with pytest.raises(ValueError, match=r"outside \[0, 2\)"):
+        list(data.iter_one_pass())

@@ -183,6 +183,7 @@ class TrainDataStream:
                 self.dataset,
                 image_column=self.image_column,
                 label_column=self.label_column,
+                num_classes=self.num_classes,
                 resolution=self.resolution,
                 batch_size=self.batch_size,
                 drop_last=drop_last,

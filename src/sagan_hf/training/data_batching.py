@@ -33,6 +33,7 @@ class DecodedBatches(torch.utils.data.IterableDataset):
         *,
         image_column: str,
         label_column: str | None,
+        num_classes: int,
         resolution: int,
         batch_size: int,
         drop_last: bool,
@@ -41,6 +42,7 @@ class DecodedBatches(torch.utils.data.IterableDataset):
         self.dataset = dataset
         self.image_column = image_column
         self.label_column = label_column
+        self.num_classes = num_classes
         self.resolution = resolution
         self.batch_size = batch_size
         self.drop_last = drop_last
@@ -56,7 +58,14 @@ class DecodedBatches(torch.utils.data.IterableDataset):
         if self.label_column is None:
             return 0
         value = example[self.label_column]
-        return int(value) if value is not None else 0
+        label = int(value) if value is not None else -1
+        if not 0 <= label < self.num_classes:
+            # An embedding lookup would fail far from here, or silently on some devices.
+            raise ValueError(
+                f"label {value!r} in column {self.label_column!r} is outside [0, {self.num_classes}): "
+                "is this an unlabelled split (e.g. ImageNet test, labelled -1), or is num_classes too small?"
+            )
+        return label
 
     def _pack(self, images: list[np.ndarray], labels: list[int], worker: int) -> tuple:
         pixels = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
