@@ -40,18 +40,21 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    pipeline = convert_biggan_checkpoint(
-        args.weights_dir,
-        args.output_dir,
-        resolution=args.resolution,
-        ch=args.ch,
-        attention_resolutions=args.attention_resolutions,
-        num_classes=args.num_classes,
-        z_dim=args.z_dim,
-        sn_eps=args.sn_eps,
-        bn_eps=args.bn_eps,
-        include_discriminator=not args.no_discriminator,
-    )
+    try:
+        pipeline = convert_biggan_checkpoint(
+            args.weights_dir,
+            args.output_dir,
+            resolution=args.resolution,
+            ch=args.ch,
+            attention_resolutions=args.attention_resolutions,
+            num_classes=args.num_classes,
+            z_dim=args.z_dim,
+            sn_eps=args.sn_eps,
+            bn_eps=args.bn_eps,
+            include_discriminator=not args.no_discriminator,
+        )
+    except ValueError as error:  # bad input: the message says what is wrong, a traceback would not help
+        raise SystemExit(f"error: {error}") from None
     config = pipeline.generator.config
     print(
         f"Wrote {args.output_dir}: {config.sample_size}x{config.sample_size}, {config.num_classes} classes, "
