@@ -340,7 +340,8 @@ class _SourceState:
             lines.append("  unexpected keys: " + ", ".join(unexpected))
         if self.missing and not any(key.endswith(".u0") for key in self.state):
             lines.append(
-                "  (no '.u0' buffers at all: only spectral-normed runs, G_param/D_param='SN', convert)"
+                "  (there are no '.u0' buffers at all: the converter takes only spectral-normed runs, "
+                "G_param/D_param='SN')"
             )
         lines.append("  Check --resolution, --ch, --attention_resolutions, --num_classes and --z_dim.")
         raise ValueError("\n".join(lines))
