@@ -112,3 +112,23 @@ def test_repeated_nan_losses_stop_the_run_and_keep_the_last_good_checkpoint(tmp_
     for name in d2:
         if name.endswith("original") or name.endswith("bias"):
             assert torch.equal(d2[name], d4[name]), name
+
+
+def test_push_to_hub_uploads_the_ema_pipeline_with_its_training_settings(tmp_path, data_dir, hub_server, monkeypatch):
+    from huggingface_hub import HfApi, hf_hub_download
+    from hub_server import LoopbackHubServer
+
+    from sagan_hf.hub import HubTokenNotFoundError
+
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    with pytest.raises(HubTokenNotFoundError):  # before any training step
+        train(tiny_config(tmp_path / "no-token", data_dir, push_to_hub=True, hub_model_id="tester/never"))
+    assert not (tmp_path / "no-token" / "checkpoint-2").exists()
+
+    monkeypatch.setenv("HF_TOKEN", LoopbackHubServer.VALID_TOKEN)
+    repo_id = "tester/sagan-from-trainer"
+    train(tiny_config(tmp_path / "run", data_dir, max_train_steps=2, push_to_hub=True, hub_model_id=repo_id))
+    files = {s.rfilename for s in HfApi().model_info(repo_id).siblings}
+    assert {"model_index.json", "README.md", "generator/config.json", "discriminator/config.json"} <= files
+    card = open(hf_hub_download(repo_id, "README.md")).read()
+    assert "shapes-tiny" in card or "learning_rate" in card

@@ -148,6 +148,10 @@ def train(config: TrainConfig) -> TrainResult:
     batch_size = resolve_train_batch_size(config, world)
     images_per_step = batch_size * config.gradient_accumulation_steps * config.n_dis * world
     if is_main:
+        if config.push_to_hub:  # fail before training, not after it, when no token is there
+            from ..hub import resolve_token
+
+            resolve_token()
         output_dir.mkdir(parents=True, exist_ok=True)
         checkpointing.remove_stale_temporaries(output_dir)
     accelerator.wait_for_everyone()
