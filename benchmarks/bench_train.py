@@ -1,0 +1,138 @@
+"""Training-step benchmark: the trainer's own SAGANTrainStep (D step + G step + EMA) per speed option.
+
+The step is built the way `sagan_hf.training.trainer.train` builds it (its Accelerator, models,
+optimisers, EMA and `accelerator.prepare`), from template models built once per config and deep-copied
+for each variant, so every variant starts from the same weights. Real batches are synthetic tensors
+already in memory: the data pipeline is measured on its own (bench_data).
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+import itertools
+import tempfile
+import time
+from dataclasses import dataclass
+
+import torch
+from accelerate.state import AcceleratorState
+
+from sagan_hf.models import set_attention_implementation
+from sagan_hf.training.ema import GeneratorEMA
+from sagan_hf.training.train_step import SAGANTrainStep, make_adam
+from sagan_hf.training.trainer import build_models, make_accelerator
+
+from configs import BenchConfig
+from measure import time_calls
+from results import Row
+
+
+@dataclass(frozen=True)
+class TrainVariant:
+    """One combination of speed options; `attention="explicit"` + fp32 + nothing else is the baseline."""
+
+    name: str
+    attention: str = "fused"
+    mixed_precision: str = "no"
+    channels_last: bool = False
+    compile: bool = False
+
+    @property
+    def baseline(self) -> bool:
+        return self == BASELINE
+
+
+BASELINE = TrainVariant("eager fp32, explicit attention", attention="explicit")
+VARIANTS = [
+    BASELINE,
+    TrainVariant("fused attention"),
+    TrainVariant("fused + channels_last", channels_last=True),
+    TrainVariant("fused + bf16 autocast", mixed_precision="bf16"),
+    TrainVariant("fused + bf16 + channels_last", mixed_precision="bf16", channels_last=True),
+    TrainVariant("fused + compile", compile=True),
+    TrainVariant("fused + bf16 + channels_last + compile", mixed_precision="bf16", channels_last=True, compile=True),
+]
+
+
+def build_templates(bench: BenchConfig):
+    """The trainer's fresh G and D for this config (built once: the 128 px nets take seconds to build)."""
+    torch.manual_seed(0)
+    config = bench.train_config(1, tempfile.gettempdir())
+    return build_models(config, bench.num_classes)
+
+
+def build_train_step(bench: BenchConfig, templates, batch: int, variant: TrainVariant, output_dir: str):
+    """A ready SAGANTrainStep for `variant`, assembled as in trainer.train; returns (step, accelerator)."""
+    AcceleratorState._reset_state(reset_partial_state=True)  # each variant gets its own mixed precision
+    config = bench.train_config(
+        batch, output_dir, mixed_precision=variant.mixed_precision, channels_last=variant.channels_last,
+        compile=variant.compile,
+    )
+    accelerator = make_accelerator(config)
+    generator, discriminator = (copy.deepcopy(model) for model in templates)
+    for model in (generator, discriminator):
+        set_attention_implementation(model, variant.attention)
+        if config.channels_last:
+            model.to(memory_format=torch.channels_last)
+    ema = GeneratorEMA(generator, config.ema_decay, config.ema_start_step, config.ema_warmup)
+    ema.model.to(accelerator.device)
+    betas = (config.adam_beta1, config.adam_beta2)
+    optimizer_g = make_adam(generator.parameters(), config.learning_rate_g, betas, config.adam_epsilon)
+    optimizer_d = make_adam(discriminator.parameters(), config.learning_rate_d, betas, config.adam_epsilon)
+    generator, discriminator, optimizer_g, optimizer_d = accelerator.prepare(
+        generator, discriminator, optimizer_g, optimizer_d
+    )
+    step = SAGANTrainStep(
+        accelerator, generator, discriminator, optimizer_g, optimizer_d, z_dim=config.z_dim,
+        num_classes=bench.num_classes, n_dis=config.n_dis,
+        gradient_accumulation_steps=config.gradient_accumulation_steps, ema=ema, channels_last=config.channels_last,
+    )
+    generator.train()
+    discriminator.train()
+    return step, accelerator
+
+
+def synthetic_batch(bench: BenchConfig, config_resolution: int, batch: int, device: torch.device) -> dict:
+    """A real-image batch as the data stream gives it: float32 in [-1, 1] and int64 labels, on the device."""
+    generator = torch.Generator().manual_seed(1)
+    pixels = torch.rand(batch, 3, config_resolution, config_resolution, generator=generator) * 2 - 1
+    labels = torch.randint(0, bench.num_classes, (batch,), generator=generator)
+    return {"pixel_values": pixels.to(device), "class_labels": labels.to(device)}
+
+
+def measure_variant(bench: BenchConfig, templates, batch: int, variant: TrainVariant, device: torch.device,
+                    warmup: int, iters: int, max_seconds: float | None) -> Row:
+    """Time one variant's training iteration; warm-up (and so compilation) is timed apart as `warmup_s`."""
+    with tempfile.TemporaryDirectory(prefix="sagan_bench_") as output_dir:
+        step, accelerator = build_train_step(bench, templates, batch, variant, output_dir)
+        if accelerator.device != device:
+            raise RuntimeError(f"the Accelerator chose {accelerator.device}, the benchmark asked for {device}")
+        resolution = templates[0].config.sample_size
+        real = synthetic_batch(bench, resolution, batch, device)
+        counter = itertools.count(1)
+        last = {}
+
+        def one_iteration():
+            last["metrics"] = step([real], next(counter))
+
+        start = time.perf_counter()
+        for _ in range(warmup):
+            one_iteration()
+        warmup_s = time.perf_counter() - start
+        timing = time_calls(one_iteration, device, warmup=0, iters=iters, max_seconds=max_seconds)
+        losses = {k: float(last["metrics"][k]) for k in ("d_loss", "g_loss")}
+        del step, accelerator
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    finite = all(torch.isfinite(torch.tensor(v)) for v in losses.values())
+    return Row(
+        section="train", group=f"train {bench.name} b{batch}", variant=variant.name, device=str(device),
+        dtype="bf16 autocast" if variant.mixed_precision == "bf16" else "fp32", batch=batch,
+        threads=torch.get_num_threads(), iters=len(timing.seconds), seconds_per_iter=timing.median,
+        items_per_second=batch / timing.median, peak_mib=timing.peak_mib, baseline=variant.baseline,
+        status="ok" if finite else "failed: non-finite loss",
+        extra={"warmup_s": round(warmup_s, 2), **({"compile_s": round(warmup_s, 1)} if variant.compile else {}),
+               "losses": {k: round(v, 4) for k, v in losses.items()}},
+    )

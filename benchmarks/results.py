@@ -1,0 +1,112 @@
+"""Benchmark rows: what each measurement records, the printed table and the JSON file."""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (or platform's guess elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({cpu_model()}, {torch.get_num_threads()} threads)"
+
+
+def versions() -> dict[str, str]:
+    """Versions of the libraries whose speed is measured."""
+    import accelerate
+    import datasets
+    import diffusers
+    import PIL
+
+    found = {
+        "python": platform.python_version(), "torch": torch.__version__, "diffusers": diffusers.__version__,
+        "accelerate": accelerate.__version__, "datasets": datasets.__version__, "pillow": PIL.__version__,
+    }
+    if torch.version.cuda:
+        found["cuda"] = torch.version.cuda
+    return found
+
+
+@dataclass
+class Row:
+    """One measurement. `ratio` is its speed over the baseline row of the same group (same run)."""
+
+    section: str  # train, sample, attention, data
+    group: str  # rows compared with each other, e.g. "train small b32"
+    variant: str
+    device: str
+    dtype: str
+    batch: int
+    threads: int
+    iters: int = 0
+    seconds_per_iter: float | None = None
+    items_per_second: float | None = None  # images/s (train, sample, data) or calls/s (attention)
+    peak_mib: float | None = None
+    ratio: float | None = None
+    baseline: bool = False
+    status: str = "ok"  # or "skipped: why" / "failed: why"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def fill_ratios(rows: list[Row]) -> None:
+    """Set every row's ratio to its speed over its group's baseline row."""
+    baselines = {row.group: row for row in rows if row.baseline and row.ok}
+    for row in rows:
+        base = baselines.get(row.group)
+        if base is not None and row.ok and row.seconds_per_iter and base.seconds_per_iter:
+            row.ratio = base.seconds_per_iter / row.seconds_per_iter
+
+
+def _fmt(value, digits: int = 2) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}" if value < 1e5 else f"{value:,.0f}"
+    return str(value)
+
+
+def format_table(rows: list[Row]) -> str:
+    """A Markdown table of the rows, grouped as measured."""
+    header = "| group | variant | dtype | batch | it/s | img/s | ms/it | peak MiB | x baseline | note |"
+    lines = [header, "|" + "---|" * 10]
+    for row in rows:
+        it_s = 1.0 / row.seconds_per_iter if row.ok and row.seconds_per_iter else None
+        note = row.status if not row.ok else ", ".join(f"{k} {v}" for k, v in row.extra.items() if k in NOTE_KEYS)
+        lines.append(
+            f"| {row.group} | {row.variant}{' (baseline)' if row.baseline else ''} | {row.dtype} | {row.batch} | "
+            f"{_fmt(it_s)} | {_fmt(row.items_per_second, 1)} | "
+            f"{_fmt(row.seconds_per_iter * 1000 if row.seconds_per_iter else None, 1)} | "
+            f"{_fmt(row.peak_mib, 0)} | {_fmt(row.ratio)} | {note} |"
+        )
+    return "\n".join(lines)
+
+
+# Extra fields short enough to print in the table's note column.
+NOTE_KEYS = ("compile_s", "model_tflops", "peak_fraction", "kernel")
+
+
+def write_json(path: str, header: dict, rows: list[Row]) -> None:
+    """Write {"run": header, "rows": [...]} with every row carrying the run's versions."""
+    record = {"run": header, "rows": [asdict(row) | {"versions": header["versions"]} for row in rows]}
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(record, handle, indent=2)

@@ -1,0 +1,247 @@
+"""SAGAN speed benchmark: one command, one table (and optionally a JSON file).
+
+    python benchmarks/run.py --quick                       # < 1 min on 2 CPU cores: small config only
+    python benchmarks/run.py                               # CPU: small + paper configs, a few minutes
+    python benchmarks/run.py --device cuda --configs paper --batch_sizes 64,256 --json gpu.json
+
+Sections: flops (G/D/iteration FLOPs per image, matmul peak), train (the trainer's SAGANTrainStep per
+speed option), sample (SAGANPipeline per option), attention (one block, forward + backward), data
+(JPEG decode to 128 px). In every group the baseline row is the plain path (eager fp32, explicit
+attention, no channels_last, no compile; for sampling also spectral norm recomputed per weight read)
+and each other row shows its speed-up over it, measured in the same run. See docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from diffusers.utils import logging as diffusers_logging
+from tqdm.auto import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling modules, when run as a script
+
+import bench_attention  # noqa: E402
+import bench_data  # noqa: E402
+import bench_sampling  # noqa: E402
+import bench_train  # noqa: E402
+from configs import DEFAULT_SAMPLE_BATCH, DEFAULT_TRAIN_BATCH, parse_configs  # noqa: E402
+from flops import count_flops, peak_matmul_flops  # noqa: E402
+from isolated import run_isolated  # noqa: E402
+from results import Row, device_name, fill_ratios, format_table, versions, write_json  # noqa: E402
+
+SECTIONS = ("flops", "train", "sample", "attention", "data")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="few iterations, no compile, small config only by default")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--json", help="also write the rows to this JSON file")
+    parser.add_argument("--configs", help="comma list of small,paper (default: small with --quick, else both)")
+    parser.add_argument("--batch_sizes", help="comma list of training batch sizes per process (default per device)")
+    parser.add_argument("--sample_batch", type=int, help="images per pipeline call (default per device and config)")
+    parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma list of {', '.join(SECTIONS)}")
+    parser.add_argument("--compile_timeout", type=float, default=300.0,
+                        help="seconds allowed for each torch.compile row (build + timing) before it is skipped")
+    parser.add_argument("--no_compile", action="store_true", help="skip the torch.compile rows")
+    parser.add_argument("--threads", type=int,
+                        help="torch.set_num_threads(N) first (on a CPU shared with other jobs, 1 avoids spin-waiting)")
+    args = parser.parse_args(argv)
+    args.sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    bad = [s for s in args.sections if s not in SECTIONS]
+    if bad:
+        parser.error(f"--sections: unknown {bad}; choose from {SECTIONS}")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: this torch sees no CUDA device")
+    args.configs = parse_configs(args.configs or ("small" if args.quick else "small,paper"))
+    if args.batch_sizes:
+        try:
+            args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+        except ValueError:
+            parser.error(f"--batch_sizes must be a comma list of integers, got {args.batch_sizes!r}")
+        if min(args.batch_sizes) < 1:
+            parser.error("--batch_sizes must be positive")
+    if args.quick:
+        args.no_compile = True
+    return args
+
+
+def iteration_plan(args, config_name: str) -> dict:
+    """Warm-up calls, timed calls and a time cap per row, by device, mode and model size."""
+    if args.device == "cuda":
+        return {"warmup": 5, "iters": 20, "max_seconds": 60.0}
+    if args.quick:
+        return {"warmup": 1, "iters": 2, "max_seconds": 3.0}
+    if config_name == "paper":
+        return {"warmup": 1, "iters": 2, "max_seconds": 30.0}
+    return {"warmup": 2, "iters": 10, "max_seconds": 8.0}
+
+
+def train_variants(args, config_name: str) -> list:
+    variants = bench_train.VARIANTS
+    if args.device == "cpu" and (args.quick or config_name == "paper"):
+        # On 2 cores one 128 px iteration takes seconds: the baseline and the main options only.
+        keep = {"eager fp32, explicit attention", "fused attention", "fused + bf16 + channels_last"}
+        if not args.quick:
+            keep |= {"fused + channels_last", "fused + bf16 autocast"}
+        variants = [v for v in variants if v.name in keep or (v.compile and config_name != "paper")]
+    return variants
+
+
+def sample_variants(args) -> list:
+    return bench_sampling.VARIANTS
+
+
+def skipped_row(section: str, group: str, variant, device, batch: int, reason: str, dtype: str = "-") -> Row:
+    return Row(section=section, group=group, variant=variant.name, device=str(device), dtype=dtype, batch=batch,
+               threads=torch.get_num_threads(), status=reason)
+
+
+def run_train(args, bench, templates, device, progress) -> list[Row]:
+    rows = []
+    plan = iteration_plan(args, bench.name)
+    for batch in args.batch_sizes or DEFAULT_TRAIN_BATCH[(bench.name, args.device)]:
+        for variant in train_variants(args, bench.name):
+            progress.set_description(f"train {bench.name} b{batch}: {variant.name}")
+            group = f"train {bench.name} b{batch}"
+            if variant.compile and args.no_compile:
+                continue
+            if variant.compile:
+                kwargs = dict(config=bench.name, batch=batch, variant=variant, device=str(device),
+                              warmup=min(plan["warmup"], 3), iters=plan["iters"], max_seconds=plan["max_seconds"],
+                              threads=torch.get_num_threads())
+                row, reason = run_isolated("train", kwargs, args.compile_timeout)
+                rows.append(row or skipped_row("train", group, variant, device, batch, reason))
+            else:
+                rows.append(bench_train.measure_variant(bench, templates, batch, variant, device, **plan))
+            progress.update(1)
+    return rows
+
+
+def run_sample(args, bench, generator, device, progress) -> list[Row]:
+    rows = []
+    plan = iteration_plan(args, bench.name)
+    batch = args.sample_batch or DEFAULT_SAMPLE_BATCH[(bench.name, args.device)]
+    for variant in sample_variants(args):
+        if variant.compile and (args.no_compile or (args.device == "cpu" and bench.name == "paper")):
+            continue
+        progress.set_description(f"sample {bench.name} b{batch}: {variant.name}")
+        if variant.compile:
+            kwargs = dict(config=bench.name, batch=batch, variant=variant, device=str(device),
+                          warmup=min(plan["warmup"], 3), iters=plan["iters"], max_seconds=plan["max_seconds"],
+                          threads=torch.get_num_threads())
+            row, reason = run_isolated("sample", kwargs, args.compile_timeout)
+            rows.append(row or skipped_row("sample", f"sample {bench.name} b{batch}", variant, device, batch, reason))
+        else:
+            rows.append(bench_sampling.measure_variant(bench.name, generator, batch, variant, device, **plan))
+        progress.update(1)
+    return rows
+
+
+def run_attention(args, device, progress) -> list[Row]:
+    rows = []
+    batch = 64 if args.device == "cuda" else (2 if args.quick else 4)
+    warmup, iters = (5, 20) if args.device == "cuda" else ((1, 2) if args.quick else (2, 6))
+    for side in (32, 64):
+        for variant in bench_attention.variants(device):
+            progress.set_description(f"attention {side}x{side}: {variant.name}")
+            rows.append(bench_attention.measure_variant(side, batch, variant, device, warmup, iters))
+            progress.update(1)
+    return rows
+
+
+def add_model_flops(rows: list[Row], counts: dict[str, dict], peaks: dict) -> None:
+    """Model TFLOP/s of train and sample rows (from the FLOP counts) and their fraction of the bf16 peak."""
+    for row in rows:
+        if not row.ok or row.section not in ("train", "sample"):
+            continue
+        config = row.group.split()[1]
+        if config not in counts:
+            continue
+        per_image = counts[config]["train_iteration_convention_gflop" if row.section == "train" else "g_forward_gflop"]
+        tflops = row.items_per_second * per_image / 1e3
+        row.extra["model_tflops"] = round(tflops, 4)
+        if peaks.get("bf16_matmul_tflops"):
+            row.extra["peak_fraction"] = round(tflops / peaks["bf16_matmul_tflops"], 4)
+
+
+def _load_average() -> float | None:
+    """The 1-minute load average: on a shared CPU, how many other jobs competed with the benchmark."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    diffusers_logging.set_verbosity_error()  # the "cast with to()" notice of the bf16 rows is expected here
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    started = time.perf_counter()
+    header = {
+        "device": device_name(device), "threads": torch.get_num_threads(), "versions": versions(),
+        "quick": args.quick, "command": " ".join(sys.argv), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "load_average_at_start": _load_average(),
+    }
+    print(f"device: {header['device']}\nversions: {json.dumps(header['versions'])}", flush=True)
+    rows: list[Row] = []
+    counts: dict[str, dict] = {}
+    peaks: dict = {}
+    progress = tqdm(desc="benchmark", unit="row")
+    if "flops" in args.sections:
+        progress.set_description("matmul peak")
+        peaks = peak_matmul_flops(device)
+    for bench in args.configs:
+        if not {"flops", "train", "sample"} & set(args.sections):
+            break
+        progress.set_description(f"building {bench.name} models")
+        templates = bench_train.build_templates(bench)
+        if "flops" in args.sections:
+            counts[bench.name] = count_flops(*templates)
+        if "train" in args.sections:
+            rows += run_train(args, bench, templates, device, progress)
+        if "sample" in args.sections:
+            rows += run_sample(args, bench, templates[0], device, progress)
+        del templates
+    if "attention" in args.sections:
+        rows += run_attention(args, device, progress)
+    if "data" in args.sections:
+        progress.set_description("data: writing shards")
+        with tempfile.TemporaryDirectory(prefix="sagan_bench_data_") as folder:
+            rows += bench_data.measure(
+                Path(folder), num_images=64 if args.quick else 320, resolution=128, batch=32,
+                worker_counts=[] if args.quick else [2],
+            )
+    progress.close()
+    fill_ratios(rows)
+    add_model_flops(rows, counts, peaks)
+    header["flops"] = counts
+    header["matmul_peak"] = peaks
+    header["wall_seconds"] = round(time.perf_counter() - started, 1)
+    header["load_average_at_end"] = _load_average()
+
+    print()
+    if peaks:
+        print("matmul peak: " + ", ".join(f"{k} {v:.4g}" for k, v in peaks.items()))
+    for name, count in counts.items():
+        print(f"FLOPs per image, {name}: " + ", ".join(f"{k} {v:.4g}" for k, v in count.items()))
+    print(format_table(rows))
+    print(f"\n{len(rows)} rows in {header['wall_seconds']} s; load average (1 min) at start "
+          f"{header['load_average_at_start']}, at end {header['load_average_at_end']}")
+    if args.json:
+        write_json(args.json, header, rows)
+        print(f"wrote {args.json}")
+    return {"run": header, "rows": rows}
+
+
+if __name__ == "__main__":
+    main()
