@@ -46,6 +46,8 @@ def initialize_weights(model: nn.Module, init: str) -> None:
     """
     if init not in ("xavier", "orthogonal"):
         raise ValueError(f"init must be 'xavier' or 'orthogonal', got {init!r}")
+    if any(p.is_meta for p in model.parameters()):
+        return  # built empty by from_pretrained: the checkpoint supplies every value
     for module in model.modules():
         if isinstance(module, (nn.Conv2d, nn.Linear)) or (
             isinstance(module, nn.Embedding) and is_spectral_normed(module)

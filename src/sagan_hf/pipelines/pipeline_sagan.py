@@ -72,6 +72,17 @@ class SAGANPipeline(DiffusionPipeline):
         self.image_processor = VaeImageProcessor(do_resize=False, do_normalize=True)
 
     @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> "SAGANPipeline":
+        """Load from a local folder or a Hub repo id (see `download`); takes diffusers' usual arguments.
+
+        Models are built directly on the CPU rather than empty on the meta device: registering spectral
+        norm runs power iterations, which are far slower on meta tensors than on real small ones.
+        """
+        if kwargs.get("device_map") is None:
+            kwargs.setdefault("low_cpu_mem_usage", False)
+        return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+
+    @classmethod
     def download(cls, pretrained_model_name, **kwargs) -> str:
         """Fetch a Hub repo into the cache and return its folder.
 
