@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -83,7 +84,8 @@ def test_second_push_updates_weights_and_card_and_keeps_history(hub_server, tmp_
     repo_id = "tester/sagan-push-twice"
     pipeline = tiny_pipeline(seed=1)
     train_steps(pipeline, steps=1, seed=1)
-    first = push_pipeline_to_hub(pipeline, repo_id, token=TOKEN)
+    # generator only: keeps the two loads below cheap (stale-file removal has its own test)
+    first = push_pipeline_to_hub(pipeline, repo_id, token=TOKEN, include_discriminator=False)
     first_images = sample(pipeline)
 
     train_steps(pipeline, steps=1, seed=2)
@@ -98,7 +100,6 @@ def test_second_push_updates_weights_and_card_and_keeps_history(hub_server, tmp_
     latest = SAGANPipeline.from_pretrained(repo_id, cache_dir=cache)
     assert_same_images(sample(latest), sample(pipeline))
     assert np.abs(sample(latest) - first_images).max() > 1e-3  # the weights really changed
-    assert latest.discriminator is None  # and the stale discriminator was removed from the repo
     old = SAGANPipeline.from_pretrained(repo_id, cache_dir=cache, revision=first.oid)
     assert_same_images(sample(old), first_images)
 
@@ -109,7 +110,24 @@ def test_second_push_updates_weights_and_card_and_keeps_history(hub_server, tmp_
     info = HfApi().model_info(repo_id)
     fid = [r for r in info.card_data.eval_results if r.metric_type == "fid"]
     assert [r.metric_value for r in fid] == [123.4]
-    assert not any(s.rfilename.startswith("discriminator/") for s in info.siblings)
+
+
+def test_files_of_an_earlier_push_that_are_gone_now_are_deleted(hub_server):
+    repo_id = "tester/sagan-push-stale"
+    pipeline = tiny_pipeline(seed=6)
+    with_d = push_pipeline_to_hub(pipeline, repo_id, token=TOKEN, include_images=False)
+    without_d = push_pipeline_to_hub(pipeline, repo_id, token=TOKEN, include_images=False,
+                                     include_discriminator=False)
+    api = HfApi()
+
+    def discriminator_files(revision):
+        return [s.rfilename for s in api.model_info(repo_id, revision=revision).siblings
+                if s.rfilename.startswith("discriminator/")]
+
+    assert discriminator_files(with_d.oid) and discriminator_files(without_d.oid) == []
+    index_path = hf_hub_download(repo_id, "model_index.json", revision=without_d.oid)
+    model_index = json.loads(Path(index_path).read_text())
+    assert model_index["discriminator"] == [None, None]
 
 
 def test_token_comes_from_env_and_never_leaks(hub_server, monkeypatch, tmp_path, capsys, caplog):
