@@ -30,6 +30,7 @@ def scipy_frechet(mu1, s1, mu2, s2):
 
 # --- Fréchet distance ------------------------------------------------------------------------------
 
+
 def test_frechet_one_dimensional_closed_form():
     # Between N(m1, s1^2) and N(m2, s2^2) the squared W2 distance is (m1 - m2)^2 + (s1 - s2)^2.
     d = frechet_distance([1.0], [[4.0]], [-2.0], [[9.0]])
@@ -54,8 +55,11 @@ def test_frechet_matches_scipy_for_non_commuting_covariances(seed):
     ours = frechet_distance(mu1, s1, mu2, s2)
     assert ours == pytest.approx(scipy_frechet(mu1, s1, mu2, s2), rel=1e-8)
     # A product-of-roots shortcut differs here, so the test would catch it.
-    naive = np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * np.trace(
-        scipy.linalg.sqrtm(s1).real @ scipy.linalg.sqrtm(s2).real
+    naive = (
+        np.sum((mu1 - mu2) ** 2)
+        + np.trace(s1)
+        + np.trace(s2)
+        - 2 * np.trace(scipy.linalg.sqrtm(s1).real @ scipy.linalg.sqrtm(s2).real)
     )
     assert abs(ours - naive) > 1e-3
 
@@ -66,7 +70,9 @@ def test_frechet_is_symmetric_and_zero_on_identical_statistics():
     mu, sigma = gaussian_statistics(features)
     assert frechet_distance(mu, sigma, mu, sigma) == pytest.approx(0.0, abs=1e-8)
     mu2, sigma2 = gaussian_statistics(features[:250] * 1.5)
-    assert frechet_distance(mu, sigma, mu2, sigma2) == pytest.approx(frechet_distance(mu2, sigma2, mu, sigma), rel=1e-9)
+    assert frechet_distance(mu, sigma, mu2, sigma2) == pytest.approx(
+        frechet_distance(mu2, sigma2, mu, sigma), rel=1e-9
+    )
 
 
 def test_frechet_handles_singular_covariances():
@@ -101,12 +107,15 @@ def test_streaming_statistics_match_numpy():
         accumulator.update(chunk)
     assert accumulator.count == 301
     np.testing.assert_allclose(accumulator.mean, features.mean(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(accumulator.covariance(), np.cov(features, rowvar=False), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        accumulator.covariance(), np.cov(features, rowvar=False), rtol=1e-10, atol=1e-12
+    )
     with pytest.raises(ValueError, match=r"\[N, 8\]"):
         accumulator.update(np.zeros((2, 3)))
 
 
 # --- Inception Score --------------------------------------------------------------------------------
+
 
 def test_inception_score_confident_balanced_predictions_give_k():
     k = 10
@@ -146,6 +155,7 @@ def test_inception_score_rejects_bad_input():
 
 # --- KID ---------------------------------------------------------------------------------------------
 
+
 def test_kid_near_zero_on_one_distribution_and_positive_on_two():
     rng = np.random.default_rng(7)
     a = rng.normal(size=(600, 32))
@@ -178,6 +188,7 @@ def test_kid_is_seeded_and_caps_subset_size():
 
 
 # --- Precision / recall ------------------------------------------------------------------------------
+
 
 def test_precision_recall_identical_sets_are_perfect():
     points = np.random.default_rng(10).normal(size=(100, 5))

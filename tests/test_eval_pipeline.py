@@ -31,8 +31,17 @@ from sagan_hf.training.data import TrainDataStream
 
 REPO = Path(__file__).resolve().parents[1]
 REPORT_FIELDS = {
-    "metrics", "num_samples", "inception_weights_sha256", "standard_weights", "resize_mode", "reference",
-    "reference_metadata", "seed", "truncation", "dtype", "versions",
+    "metrics",
+    "num_samples",
+    "inception_weights_sha256",
+    "standard_weights",
+    "resize_mode",
+    "reference",
+    "reference_metadata",
+    "seed",
+    "truncation",
+    "dtype",
+    "versions",
 }
 
 
@@ -48,14 +57,22 @@ def extractor(weights_file):
 
 def tiny_pipeline(num_classes=5, seed=0):
     torch.manual_seed(seed)
-    generator = SAGANGenerator(sample_size=32, num_classes=num_classes, z_dim=16, ch=4, attention_resolutions=(16,))
+    generator = SAGANGenerator(
+        sample_size=32, num_classes=num_classes, z_dim=16, ch=4, attention_resolutions=(16,)
+    )
     return SAGANPipeline(generator=generator)
 
 
 @pytest.fixture(scope="module")
 def shapes_reference(extractor):
     return compute_reference_stats(
-        extractor, dataset_name="shapes", resolution=32, batch_size=4, max_images=4, keep_features=True, progress=False
+        extractor,
+        dataset_name="shapes",
+        resolution=32,
+        batch_size=4,
+        max_images=4,
+        keep_features=True,
+        progress=False,
     )
 
 
@@ -84,10 +101,14 @@ def test_reference_stats_come_from_the_training_stream(extractor, shapes_referen
 
 
 def test_reference_must_match_weights_and_resize_mode(extractor, shapes_reference, weights_file, tmp_path):
-    other = load_inception_extractor(weights_file, resize_mode="clean_pil_bicubic", allow_nonstandard_weights=True)
+    other = load_inception_extractor(
+        weights_file, resize_mode="clean_pil_bicubic", allow_nonstandard_weights=True
+    )
     with pytest.raises(ValueError, match="resize_mode"):
         shapes_reference.check_compatible(other)
-    foreign = ReferenceStats(shapes_reference.mu, shapes_reference.sigma, metadata={**shapes_reference.metadata})
+    foreign = ReferenceStats(
+        shapes_reference.mu, shapes_reference.sigma, metadata={**shapes_reference.metadata}
+    )
     foreign.metadata["weights_sha256"] = "0" * 64
     with pytest.raises(ValueError, match="same weights"):
         foreign.check_compatible(extractor)
@@ -103,17 +124,31 @@ def test_reference_must_match_weights_and_resize_mode(extractor, shapes_referenc
 
 def test_scores_of_a_pipeline_against_its_own_samples(extractor):
     pipe = tiny_pipeline(num_classes=2)
-    own = generate_features(pipe, extractor, num_samples=4, batch_size=3, seed=3, keep_features=True, progress=False)
+    own = generate_features(
+        pipe, extractor, num_samples=4, batch_size=3, seed=3, keep_features=True, progress=False
+    )
     labels = own.labels()
     assert np.bincount(labels, minlength=2).tolist() == [2, 2]  # balanced classes
     assert labels.tolist() == balanced_class_labels(4, 2, 3).tolist()
     reference = ReferenceStats(
-        own.stats.mean, own.stats.covariance(), features=own.features(), labels=labels,
+        own.stats.mean,
+        own.stats.covariance(),
+        features=own.features(),
+        labels=labels,
         metadata={"weights_sha256": extractor.weights_sha256, "resize_mode": "tf_bilinear", "num_images": 4},
     )
     report = evaluate_pipeline(
-        pipe, num_samples=4, reference=reference, metrics="fid,is,kid,pr", batch_size=3, seed=3,
-        inception=extractor, progress=False, per_class_fid=True, kid_subset_size=4, kid_subsets=2,
+        pipe,
+        num_samples=4,
+        reference=reference,
+        metrics="fid,is,kid,pr",
+        batch_size=3,
+        seed=3,
+        inception=extractor,
+        progress=False,
+        per_class_fid=True,
+        kid_subset_size=4,
+        kid_subsets=2,
     )
     assert set(report) == REPORT_FIELDS | {"nonstandard_metrics", "warning"}
     # Random weights: nothing is called FID; the numbers live under nonstandard_metrics.
@@ -130,29 +165,61 @@ def test_scores_of_a_pipeline_against_its_own_samples(extractor):
     assert report["num_samples"] == 4 and report["seed"] == 3 and report["dtype"] == "fp32"
     json.dumps(report)  # serialisable as is
 
-    # Another seed gives other samples and a positive distance.
-    other = evaluate_pipeline(pipe, num_samples=4, reference=reference, metrics=("fid",), batch_size=4, seed=4,
-                              inception=extractor, progress=False)
-    assert other["nonstandard_metrics"]["fid"] > 1e-6
+    # Another seed gives other samples and a positive distance. This reference has statistics only
+    # (as a file from another tool), so the FID goes through the D x D route; its covariance is made
+    # full rank, as real references over many images are.
+    stats_only = ReferenceStats(
+        reference.mu, reference.sigma + 1e-4 * np.eye(2048), metadata=dict(reference.metadata)
+    )
+    other = evaluate_pipeline(
+        pipe,
+        num_samples=4,
+        reference=stats_only,
+        metrics=("fid",),
+        batch_size=4,
+        seed=4,
+        inception=extractor,
+        progress=False,
+    )
+    fid = other["nonstandard_metrics"]["fid"]
+    assert np.isfinite(fid) and fid > 2048 * 1e-4  # at least the added variance
 
 
 def test_unconditional_pipeline_inception_score_only(extractor):
     pipe = tiny_pipeline(num_classes=0)
-    report = evaluate_pipeline(pipe, num_samples=2, reference=None, metrics=["is"], batch_size=2,
-                               inception=extractor, progress=False, truncation=0.5)
+    report = evaluate_pipeline(
+        pipe,
+        num_samples=2,
+        reference=None,
+        metrics=["is"],
+        batch_size=2,
+        inception=extractor,
+        progress=False,
+        truncation=0.5,
+    )
     assert set(report["nonstandard_metrics"]) == {"is_mean", "is_std"}
     assert report["truncation"] == 0.5 and report["reference"] is None
     with pytest.raises(ValueError, match="class-conditional"):
-        evaluate_pipeline(pipe, num_samples=3, reference=ReferenceStats(np.zeros(2048), np.eye(2048),
-                          features=np.zeros((3, 2048)), labels=np.zeros(3, np.int64)),
-                          metrics="fid", per_class_fid=True, inception=extractor, progress=False)
+        evaluate_pipeline(
+            pipe,
+            num_samples=3,
+            reference=ReferenceStats(
+                np.zeros(2048), np.eye(2048), features=np.zeros((3, 2048)), labels=np.zeros(3, np.int64)
+            ),
+            metrics="fid",
+            per_class_fid=True,
+            inception=extractor,
+            progress=False,
+        )
 
 
 def test_bad_requests_are_refused_with_clear_messages(extractor, shapes_reference):
     pipe = tiny_pipeline()
     with pytest.raises(ValueError, match="need reference statistics"):
         evaluate_pipeline(pipe, num_samples=4, reference=None, metrics="fid", inception=extractor)
-    no_features = ReferenceStats(shapes_reference.mu, shapes_reference.sigma, metadata=shapes_reference.metadata)
+    no_features = ReferenceStats(
+        shapes_reference.mu, shapes_reference.sigma, metadata=shapes_reference.metadata
+    )
     with pytest.raises(ValueError, match="--keep_features"):
         evaluate_pipeline(pipe, num_samples=4, reference=no_features, metrics="fid,kid", inception=extractor)
     with pytest.raises(ValueError, match="subset of"):
@@ -160,9 +227,18 @@ def test_bad_requests_are_refused_with_clear_messages(extractor, shapes_referenc
     with pytest.raises(ValueError, match="num_samples"):
         evaluate_pipeline(pipe, num_samples=1, reference=None, metrics="is", inception=extractor)
     with pytest.raises(ValueError, match="unknown metric names"):
-        build_report({"fid_score": 1.0}, num_samples=2, weights_sha256="x", standard_weights=True,
-                     resize_mode="tf_bilinear", reference=None, reference_metadata=None, seed=0,
-                     truncation=None, dtype="fp32")
+        build_report(
+            {"fid_score": 1.0},
+            num_samples=2,
+            weights_sha256="x",
+            standard_weights=True,
+            resize_mode="tf_bilinear",
+            reference=None,
+            reference_metadata=None,
+            seed=0,
+            truncation=None,
+            dtype="fp32",
+        )
 
 
 def test_command_line_end_to_end(weights_file, tmp_path, monkeypatch):
@@ -171,29 +247,82 @@ def test_command_line_end_to_end(weights_file, tmp_path, monkeypatch):
     pipeline_dir = tmp_path / "pipe"
     tiny_pipeline().save_pretrained(pipeline_dir)
     reference = tmp_path / "ref.npz"
-    reference_main(["--dataset_name", "shapes", "--resolution", "32", "--max_images", "3", "--batch_size", "3",
-                    "--keep_features", "--output", str(reference), "--inception_weights", str(weights_file),
-                    "--device", "cpu", "--no_progress"])
+    reference_main(
+        [
+            "--dataset_name",
+            "shapes",
+            "--resolution",
+            "32",
+            "--max_images",
+            "3",
+            "--batch_size",
+            "3",
+            "--keep_features",
+            "--output",
+            str(reference),
+            "--inception_weights",
+            str(weights_file),
+            "--device",
+            "cpu",
+            "--no_progress",
+        ]
+    )
     output = tmp_path / "out" / "report.json"
-    evaluate_main(["--pipeline", str(pipeline_dir), "--num_samples", "3", "--reference", str(reference),
-                   "--metrics", "fid,is,kid", "--batch_size", "2", "--seed", "1", "--output", str(output),
-                   "--inception_weights", str(weights_file), "--device", "cpu", "--no_progress"])
+    evaluate_main(
+        [
+            "--pipeline",
+            str(pipeline_dir),
+            "--num_samples",
+            "3",
+            "--reference",
+            str(reference),
+            "--metrics",
+            "fid,is,kid",
+            "--batch_size",
+            "2",
+            "--seed",
+            "1",
+            "--output",
+            str(output),
+            "--inception_weights",
+            str(weights_file),
+            "--device",
+            "cpu",
+            "--no_progress",
+        ]
+    )
     report = json.loads(output.read_text())
     assert set(report) == REPORT_FIELDS | {"pipeline"}
     assert set(report["metrics"]) == {"fid", "is_mean", "is_std", "kid_mean", "kid_std"}
     assert report["metrics"]["fid"] > 0 and report["standard_weights"] is True
     assert report["inception_weights_sha256"] == sha256_of_file(weights_file)
     assert report["reference"] == str(reference) and report["reference_metadata"]["num_images"] == 3
-    assert report["resize_mode"] == "tf_bilinear" and report["dtype"] == "fp32" and report["truncation"] is None
+    assert (
+        report["resize_mode"] == "tf_bilinear" and report["dtype"] == "fp32" and report["truncation"] is None
+    )
     assert {"torch", "numpy", "diffusers", "python"} <= set(report["versions"])
 
 
 def test_evaluate_script_refuses_without_standard_weights(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "TORCH_HOME": str(tmp_path / "torch_home"), "HOME": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "evaluate.py"), "--pipeline", str(tmp_path / "missing"),
-         "--num_samples", "4", "--reference", str(tmp_path / "ref.npz"), "--no_download", "--device", "cpu"],
-        capture_output=True, text=True, env=env, timeout=120,
+        [
+            sys.executable,
+            str(REPO / "scripts" / "evaluate.py"),
+            "--pipeline",
+            str(tmp_path / "missing"),
+            "--num_samples",
+            "4",
+            "--reference",
+            str(tmp_path / "ref.npz"),
+            "--no_download",
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert result.returncode == 2
     assert "pt_inception-2015-12-05-6726825d.pth" in result.stderr

@@ -8,7 +8,12 @@ See docs/evaluation.md for the protocol. Typical use::
 """
 
 from .features import InceptionFeatureExtractor, load_inception_extractor
-from .fid import GaussianStatsAccumulator, frechet_distance, frechet_distance_from_features, gaussian_statistics
+from .fid import (
+    GaussianStatsAccumulator,
+    frechet_distance,
+    frechet_distance_from_features,
+    gaussian_statistics,
+)
 from .inception import FIDInceptionV3
 from .inception_score import inception_score
 from .kid import kernel_inception_distance, mmd2_unbiased

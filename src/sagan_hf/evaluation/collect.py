@@ -18,8 +18,9 @@ class FeatureCollector:
     FID; the mean and covariance never need them.
     """
 
-    def __init__(self, extractor: InceptionFeatureExtractor, *, keep_features: bool = False,
-                 keep_probs: bool = False) -> None:
+    def __init__(
+        self, extractor: InceptionFeatureExtractor, *, keep_features: bool = False, keep_probs: bool = False
+    ) -> None:
         self.extractor = extractor
         self.stats = GaussianStatsAccumulator(FEATURE_DIM)
         self.keep_features = keep_features
@@ -42,7 +43,9 @@ class FeatureCollector:
         if self.keep_probs:
             self._probs.append(softmax(logits.cpu().numpy()).astype(np.float64))
         if labels is not None:
-            self._labels.append(np.asarray(labels.cpu() if torch.is_tensor(labels) else labels, dtype=np.int64))
+            self._labels.append(
+                np.asarray(labels.cpu() if torch.is_tensor(labels) else labels, dtype=np.int64)
+            )
 
     def features(self) -> np.ndarray | None:
         return np.concatenate(self._features) if self._features else None

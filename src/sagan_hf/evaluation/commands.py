@@ -22,13 +22,20 @@ GENERATION_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 def _add_inception_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--inception_weights", default=None,
+        "--inception_weights",
+        default=None,
         help=f"path of pt_inception-2015-12-05-6726825d.pth (default: ${WEIGHTS_ENV_VAR}, then the torch hub "
-             "cache, downloading there when possible)",
+        "cache, downloading there when possible)",
     )
-    parser.add_argument("--resize_mode", choices=RESIZE_MODES, default="tf_bilinear",
-                        help="resize to 299: TF1 bilinear as in the papers (default) or clean-fid's PIL bicubic")
-    parser.add_argument("--no_download", action="store_true", help="never try to download the Inception weights")
+    parser.add_argument(
+        "--resize_mode",
+        choices=RESIZE_MODES,
+        default="tf_bilinear",
+        help="resize to 299: TF1 bilinear as in the papers (default) or clean-fid's PIL bicubic",
+    )
+    parser.add_argument(
+        "--no_download", action="store_true", help="never try to download the Inception weights"
+    )
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
 
 
@@ -51,18 +58,32 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
         description="Score a SAGAN pipeline with FID, IS, KID and precision/recall; writes a JSON report.",
     )
     parser.add_argument("--pipeline", required=True, help="a saved pipeline folder or a Hub repo id")
-    parser.add_argument("--num_samples", type=int, default=50_000, help="generated images (50k for paper numbers)")
-    parser.add_argument("--reference", default=None,
-                        help="reference statistics npz (scripts/compute_reference_stats.py); needed unless --metrics is")
+    parser.add_argument(
+        "--num_samples", type=int, default=50_000, help="generated images (50k for paper numbers)"
+    )
+    parser.add_argument(
+        "--reference",
+        default=None,
+        help="reference statistics npz (scripts/compute_reference_stats.py); needed unless --metrics is",
+    )
     parser.add_argument("--metrics", default="fid,is", help="comma list of fid, is, kid, pr (default fid,is)")
     parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument("--truncation", type=float, default=None, help="truncation trick threshold (default none)")
+    parser.add_argument(
+        "--truncation", type=float, default=None, help="truncation trick threshold (default none)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default="report.json", help="where to write the JSON report")
-    parser.add_argument("--dtype", choices=sorted(GENERATION_DTYPES), default="fp32",
-                        help="generator dtype; Inception features are always computed in fp32")
-    parser.add_argument("--per_class_fid", action="store_true",
-                        help="also FID per class (class-conditional models; the reference needs features)")
+    parser.add_argument(
+        "--dtype",
+        choices=sorted(GENERATION_DTYPES),
+        default="fp32",
+        help="generator dtype; Inception features are always computed in fp32",
+    )
+    parser.add_argument(
+        "--per_class_fid",
+        action="store_true",
+        help="also FID per class (class-conditional models; the reference needs features)",
+    )
     parser.add_argument("--is_splits", type=int, default=10, help="Inception Score splits (10 in the papers)")
     parser.add_argument("--no_progress", action="store_true", help="hide the progress bar")
     _add_inception_arguments(parser)
@@ -90,9 +111,18 @@ def evaluate_main(argv: list[str] | None = None) -> dict:
     extractor = _load_extractor_or_exit(args, device)  # before generating anything: refuse early
     pipeline = _load_pipeline(args.pipeline, GENERATION_DTYPES[args.dtype], device)
     report = evaluate_pipeline(
-        pipeline, num_samples=args.num_samples, reference=args.reference, metrics=metrics,
-        batch_size=args.batch_size, seed=args.seed, truncation=args.truncation, inception=extractor,
-        progress=not args.no_progress, per_class_fid=args.per_class_fid, is_splits=args.is_splits, dtype=args.dtype,
+        pipeline,
+        num_samples=args.num_samples,
+        reference=args.reference,
+        metrics=metrics,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        truncation=args.truncation,
+        inception=extractor,
+        progress=not args.no_progress,
+        per_class_fid=args.per_class_fid,
+        is_splits=args.is_splits,
+        dtype=args.dtype,
     )
     report["pipeline"] = args.pipeline
     from .report import write_report
@@ -105,23 +135,34 @@ def evaluate_main(argv: list[str] | None = None) -> dict:
 
 def build_reference_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description="Compute Inception reference statistics of a real dataset, read by the training data code.",
+        description="Compute Inception reference statistics of a real dataset (read like training data).",
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--dataset_name", default=None, help="Hub dataset id, or 'shapes' (the default)")
     source.add_argument("--train_data_dir", default=None, help="local parquet / webdataset / image folder")
-    parser.add_argument("--resolution", type=int, required=True, help="image side, the generator's resolution")
+    parser.add_argument(
+        "--resolution", type=int, required=True, help="image side, the generator's resolution"
+    )
     parser.add_argument("--split", default="train")
     parser.add_argument("--image_column", default=None)
     parser.add_argument("--label_column", default=None)
-    parser.add_argument("--max_images", type=int, default=None, help="stop after this many images (default all)")
-    parser.add_argument("--shuffle_buffer_size", type=int, default=0,
-                        help="shuffle before taking --max_images (default 0: data order)")
+    parser.add_argument(
+        "--max_images", type=int, default=None, help="stop after this many images (default all)"
+    )
+    parser.add_argument(
+        "--shuffle_buffer_size",
+        type=int,
+        default=0,
+        help="shuffle before taking --max_images (default 0: data order)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--num_workers", type=int, default=0)
-    parser.add_argument("--keep_features", action="store_true",
-                        help="store features and labels (needed for KID, precision/recall and per-class FID)")
+    parser.add_argument(
+        "--keep_features",
+        action="store_true",
+        help="store features and labels (needed for KID, precision/recall and per-class FID)",
+    )
     parser.add_argument("--output", required=True, help="npz file to write")
     parser.add_argument("--no_progress", action="store_true")
     _add_inception_arguments(parser)
@@ -133,10 +174,20 @@ def reference_main(argv: list[str] | None = None):
     args = build_reference_parser().parse_args(argv)
     extractor = _load_extractor_or_exit(args, _default_device(args.device))
     stats = compute_reference_stats(
-        extractor, resolution=args.resolution, dataset_name=args.dataset_name, train_data_dir=args.train_data_dir,
-        split=args.split, batch_size=args.batch_size, max_images=args.max_images, keep_features=args.keep_features,
-        image_column=args.image_column, label_column=args.label_column, num_workers=args.num_workers,
-        seed=args.seed, shuffle_buffer_size=args.shuffle_buffer_size, progress=not args.no_progress,
+        extractor,
+        resolution=args.resolution,
+        dataset_name=args.dataset_name,
+        train_data_dir=args.train_data_dir,
+        split=args.split,
+        batch_size=args.batch_size,
+        max_images=args.max_images,
+        keep_features=args.keep_features,
+        image_column=args.image_column,
+        label_column=args.label_column,
+        num_workers=args.num_workers,
+        seed=args.seed,
+        shuffle_buffer_size=args.shuffle_buffer_size,
+        progress=not args.no_progress,
     )
     stats.save(args.output)
     print(f"{stats.metadata['num_images']} images -> {args.output}")

@@ -44,8 +44,14 @@ class InceptionFeatureExtractor:
     Logits are the bias-free ones of the original Inception Score code.
     """
 
-    def __init__(self, network: FIDInceptionV3, weights: WeightsInfo, *, resize_mode: str = "tf_bilinear",
-                 device: str | torch.device | None = None) -> None:
+    def __init__(
+        self,
+        network: FIDInceptionV3,
+        weights: WeightsInfo,
+        *,
+        resize_mode: str = "tf_bilinear",
+        device: str | torch.device | None = None,
+    ) -> None:
         self.resize_mode = check_resize_mode(resize_mode)
         self.device = torch.device(device) if device is not None else next(network.parameters()).device
         self.network = network.eval().requires_grad_(False).to(self.device, torch.float32)

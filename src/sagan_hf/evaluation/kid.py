@@ -16,7 +16,9 @@ def mmd2_unbiased(x, y) -> float:
     y = np.asarray(y, dtype=np.float64)
     m = x.shape[0]
     if y.shape[0] != m or m < 2:
-        raise ValueError(f"mmd2_unbiased needs two sets of the same size >= 2, got {x.shape[0]} and {y.shape[0]}")
+        raise ValueError(
+            f"mmd2_unbiased needs two sets of the same size >= 2, got {x.shape[0]} and {y.shape[0]}"
+        )
     k_xx = _polynomial_kernel(x, x)
     k_yy = _polynomial_kernel(y, y)
     k_xy = _polynomial_kernel(x, y)
@@ -47,8 +49,10 @@ def kernel_inception_distance(
         raise ValueError(f"KID needs at least 2 samples in each set, got {real.shape[0]} and {fake.shape[0]}")
     rng = np.random.default_rng(seed)
     values = [
-        mmd2_unbiased(real[rng.choice(real.shape[0], size, replace=False)],
-                      fake[rng.choice(fake.shape[0], size, replace=False)])
+        mmd2_unbiased(
+            real[rng.choice(real.shape[0], size, replace=False)],
+            fake[rng.choice(fake.shape[0], size, replace=False)],
+        )
         for _ in range(num_subsets)
     ]
     return float(np.mean(values)), float(np.std(values))

@@ -17,7 +17,7 @@ def _kth_neighbour_radii(points: torch.Tensor, k: int, chunk: int) -> torch.Tens
     """Distance of each point to its k-th nearest neighbour in the same set (itself excluded)."""
     radii = []
     for start in range(0, points.shape[0], chunk):
-        distances = torch.cdist(points[start:start + chunk], points)
+        distances = torch.cdist(points[start : start + chunk], points)
         # The smallest distance is the point itself (0), so the k-th neighbour is at index k.
         radii.append(distances.kthvalue(k + 1, dim=1).values)
     return torch.cat(radii)
@@ -27,7 +27,7 @@ def _fraction_inside(queries: torch.Tensor, centres: torch.Tensor, radii: torch.
     """Fraction of queries that fall in at least one ball (centre_i, radius_i)."""
     inside = 0
     for start in range(0, queries.shape[0], chunk):
-        distances = torch.cdist(queries[start:start + chunk], centres)
+        distances = torch.cdist(queries[start : start + chunk], centres)
         inside += int((distances <= radii.unsqueeze(0)).any(dim=1).sum())
     return inside / queries.shape[0]
 
@@ -45,7 +45,9 @@ def precision_recall(
     if real.shape[1] != fake.shape[1]:
         raise ValueError(f"feature dimensions differ: {real.shape[1]} and {fake.shape[1]}")
     if k < 1 or real.shape[0] <= k or fake.shape[0] <= k:
-        raise ValueError(f"need k >= 1 and more than k={k} samples in each set, got {real.shape[0]} and {fake.shape[0]}")
+        raise ValueError(
+            f"need k >= 1 and more than k={k} samples in each set, got {real.shape[0]} and {fake.shape[0]}"
+        )
     real_radii = _kth_neighbour_radii(real, k, chunk)
     fake_radii = _kth_neighbour_radii(fake, k, chunk)
     precision = _fraction_inside(fake, real, real_radii, chunk)

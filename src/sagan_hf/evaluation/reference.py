@@ -35,7 +35,11 @@ class ReferenceStats:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Writes an npz with mu, sigma, [features], [labels] and the metadata as a JSON string."""
-        arrays = {"mu": self.mu, "sigma": self.sigma, "metadata": np.array(json.dumps(self.metadata, sort_keys=True))}
+        arrays = {
+            "mu": self.mu,
+            "sigma": self.sigma,
+            "metadata": np.array(json.dumps(self.metadata, sort_keys=True)),
+        }
         if self.features is not None:
             arrays["features"] = self.features
         if self.labels is not None:
@@ -51,7 +55,9 @@ class ReferenceStats:
         """Reads an npz written by :meth:`save` (or any npz with ``mu`` and ``sigma``)."""
         with np.load(path, allow_pickle=False) as data:
             if "mu" not in data or "sigma" not in data:
-                raise ValueError(f"{path} is not a reference statistics file: it needs 'mu' and 'sigma' arrays")
+                raise ValueError(
+                    f"{path} is not a reference statistics file: it needs 'mu' and 'sigma' arrays"
+                )
             metadata = json.loads(str(data["metadata"])) if "metadata" in data else {}
             return cls(
                 mu=data["mu"].astype(np.float64),
@@ -75,8 +81,9 @@ class ReferenceStats:
             return
         if self.metadata.get("weights_sha256") != extractor.weights_sha256:
             raise ValueError(
-                f"The reference statistics were computed with Inception weights {self.metadata.get('weights_sha256')}, "
-                f"but the extractor uses {extractor.weights_sha256}: recompute them with the same weights."
+                "The reference statistics were computed with Inception weights "
+                f"{self.metadata.get('weights_sha256')}, but the extractor uses {extractor.weights_sha256}: "
+                "recompute them with the same weights."
             )
         if self.metadata.get("resize_mode") != extractor.resize_mode:
             raise ValueError(
@@ -115,9 +122,16 @@ def compute_reference_stats(
     if max_images is not None and max_images < 2:
         raise ValueError(f"max_images must be at least 2 (a covariance needs 2 images), got {max_images}")
     stream = TrainDataStream(
-        dataset_name=dataset_name, train_data_dir=train_data_dir, resolution=resolution, batch_size=batch_size,
-        seed=seed, shuffle_buffer_size=shuffle_buffer_size, num_workers=num_workers, image_column=image_column,
-        label_column=label_column, split=split,
+        dataset_name=dataset_name,
+        train_data_dir=train_data_dir,
+        resolution=resolution,
+        batch_size=batch_size,
+        seed=seed,
+        shuffle_buffer_size=shuffle_buffer_size,
+        num_workers=num_workers,
+        image_column=image_column,
+        label_column=label_column,
+        split=split,
     )
     collector = FeatureCollector(extractor, keep_features=keep_features)
     bar = tqdm(total=max_images, desc="reference statistics", unit="img", disable=not progress)
@@ -126,7 +140,10 @@ def compute_reference_stats(
         for batch in batches:
             pixels, labels = batch["pixel_values"], batch["class_labels"]
             if max_images is not None:
-                pixels, labels = pixels[: max_images - collector.count], labels[: max_images - collector.count]
+                pixels, labels = (
+                    pixels[: max_images - collector.count],
+                    labels[: max_images - collector.count],
+                )
             collector.add((pixels + 1.0) / 2.0, labels)
             bar.update(pixels.shape[0])
             if max_images is not None and collector.count >= max_images:
@@ -140,7 +157,9 @@ def compute_reference_stats(
 
     metadata = {
         "format_version": REFERENCE_FORMAT_VERSION,
-        "dataset": dataset_name if dataset_name is not None else ("shapes" if train_data_dir is None else None),
+        "dataset": dataset_name
+        if dataset_name is not None
+        else ("shapes" if train_data_dir is None else None),
         "train_data_dir": None if train_data_dir is None else str(train_data_dir),
         "split": split,
         "resolution": resolution,

@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 from .collect import FeatureCollector
 from .features import InceptionFeatureExtractor, load_inception_extractor
 from .fid import frechet_distance, frechet_distance_from_features
+from .inception import FEATURE_DIM
 from .inception_score import inception_score
 from .kid import kernel_inception_distance
 from .precision_recall import precision_recall
@@ -42,7 +43,9 @@ def _pipeline_num_classes(pipeline) -> int:
     return int(getattr(pipeline.generator.config, "num_classes", 0) or 0)
 
 
-def _per_class_fid(reference: ReferenceStats, fake_features: np.ndarray, fake_labels: np.ndarray) -> dict[str, float]:
+def _per_class_fid(
+    reference: ReferenceStats, fake_features: np.ndarray, fake_labels: np.ndarray
+) -> dict[str, float]:
     if reference.features is None or reference.labels is None:
         raise ValueError(
             "per-class FID needs reference features and labels: compute the reference with --keep_features"
@@ -81,7 +84,7 @@ def generate_features(
     with tqdm(total=num_samples, desc="evaluating", unit="img", disable=not progress) as bar:
         for start in range(0, num_samples, batch_size):
             count = min(batch_size, num_samples - start)
-            batch_labels = None if labels is None else labels[start:start + count]
+            batch_labels = None if labels is None else labels[start : start + count]
             output = pipeline(
                 class_labels=None if batch_labels is None else batch_labels.tolist(),
                 batch_size=count if batch_labels is None else None,
@@ -89,20 +92,34 @@ def generate_features(
                 truncation=truncation,
                 output_type="pt",
             )
-            collector.add(output.images.float(), None if batch_labels is None else torch.from_numpy(batch_labels))
+            collector.add(
+                output.images.float(), None if batch_labels is None else torch.from_numpy(batch_labels)
+            )
             bar.update(count)
     return collector
 
 
+def _has_full_reference_features(reference: ReferenceStats | None) -> bool:
+    # Features saved with the statistics of the same images (not a subset): the FID can use them.
+    if reference is None or reference.features is None:
+        return False
+    return reference.features.shape[0] == reference.metadata.get("num_images")
+
+
+def _sample_space_fid_possible(reference: ReferenceStats | None, num_samples: int, metrics) -> bool:
+    """Small evaluations against a reference with features get an exact, fast sample-space FID."""
+    if "fid" not in metrics or not _has_full_reference_features(reference):
+        return False
+    return reference.features.shape[0] * num_samples <= FEATURE_DIM * FEATURE_DIM
+
+
 def _fid(reference: ReferenceStats, collector: FeatureCollector) -> float:
     fake_features = collector.features()
-    full_reference_features = (
-        reference.features is not None and reference.features.shape[0] == reference.metadata.get("num_images")
-    )
-    if fake_features is not None and full_reference_features:
+    if fake_features is not None and _has_full_reference_features(reference):
         # Same number, computed in sample space (fast and exact for small sets; see the function).
         return frechet_distance_from_features(reference.features, fake_features)
-    return frechet_distance(collector.stats.mean, collector.stats.covariance(), reference.mu, reference.sigma)
+    # Reference first: its covariance (many images) is usually full rank, the fast Cholesky route.
+    return frechet_distance(reference.mu, reference.sigma, collector.stats.mean, collector.stats.covariance())
 
 
 def evaluate_pipeline(
@@ -151,8 +168,10 @@ def evaluate_pipeline(
         raise ValueError(f"metrics {metrics} (or per-class FID) need reference statistics")
     needs_ref_features = bool({"kid", "pr"} & set(metrics)) or per_class_fid
     if needs_ref_features and reference.features is None:
-        raise ValueError("KID, precision/recall and per-class FID need reference features: "
-                         "compute the reference with --keep_features")
+        raise ValueError(
+            "KID, precision/recall and per-class FID need reference features: "
+            "compute the reference with --keep_features"
+        )
     num_classes = _pipeline_num_classes(pipeline)
     if per_class_fid and num_classes == 0:
         raise ValueError("per-class FID needs a class-conditional model; this one is unconditional")
@@ -163,8 +182,15 @@ def evaluate_pipeline(
         reference.check_compatible(inception)
 
     collector = generate_features(
-        pipeline, inception, num_samples=num_samples, batch_size=batch_size, seed=seed, truncation=truncation,
-        keep_features=needs_ref_features, keep_probs="is" in metrics, progress=progress,
+        pipeline,
+        inception,
+        num_samples=num_samples,
+        batch_size=batch_size,
+        seed=seed,
+        truncation=truncation,
+        keep_features=needs_ref_features or _sample_space_fid_possible(reference, num_samples, metrics),
+        keep_probs="is" in metrics,
+        progress=progress,
     )
     labels = collector.labels()
 
@@ -172,10 +198,16 @@ def evaluate_pipeline(
     if "fid" in metrics:
         scores["fid"] = _fid(reference, collector)
     if "is" in metrics:
-        scores["is_mean"], scores["is_std"] = inception_score(collector.probs(), splits=min(is_splits, num_samples))
+        scores["is_mean"], scores["is_std"] = inception_score(
+            collector.probs(), splits=min(is_splits, num_samples)
+        )
     if "kid" in metrics:
         scores["kid_mean"], scores["kid_std"] = kernel_inception_distance(
-            reference.features, collector.features(), num_subsets=kid_subsets, subset_size=kid_subset_size, seed=seed
+            reference.features,
+            collector.features(),
+            num_subsets=kid_subsets,
+            subset_size=kid_subset_size,
+            seed=seed,
         )
     if "pr" in metrics:
         scores["precision"], scores["recall"] = precision_recall(
@@ -192,7 +224,9 @@ def evaluate_pipeline(
         weights_sha256=inception.weights_sha256,
         standard_weights=inception.standard_weights,
         resize_mode=inception.resize_mode,
-        reference=reference_path if reference_path is not None else (None if reference is None else "<in memory>"),
+        reference=reference_path
+        if reference_path is not None
+        else (None if reference is None else "<in memory>"),
         reference_metadata=None if reference is None else reference.metadata,
         seed=seed,
         truncation=truncation,

@@ -27,9 +27,13 @@ def save_random_inception_weights(path: str | os.PathLike, seed: int = 0) -> Pat
         for module in network.modules():
             if isinstance(module, nn.Conv2d):
                 fan_in = module.weight[0].numel()
-                module.weight.copy_(torch.randn(module.weight.shape, generator=generator) * (2.0 / fan_in) ** 0.5)
+                module.weight.copy_(
+                    torch.randn(module.weight.shape, generator=generator) * (2.0 / fan_in) ** 0.5
+                )
             elif isinstance(module, nn.Linear):
-                module.weight.copy_(torch.randn(module.weight.shape, generator=generator) / module.in_features**0.5)
+                module.weight.copy_(
+                    torch.randn(module.weight.shape, generator=generator) / module.in_features**0.5
+                )
                 module.bias.zero_()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
