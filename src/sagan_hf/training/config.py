@@ -69,6 +69,7 @@ class TrainConfig:
     # Speed
     mixed_precision: str | None = None  # None: whatever `accelerate config` / `accelerate launch` says
     compile: bool = False
+    compile_backend: str = "inductor"
     channels_last: bool = False
 
     # Hub
@@ -334,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = parser.add_argument_group("speed")
     g.add_argument("--mixed_precision", choices=MIXED_PRECISION_CHOICES, help="'bf16' recommended on GPUs")
     g.add_argument("--compile", action="store_true", help="torch.compile both nets")
+    g.add_argument("--compile_backend", help="torch.compile backend (default inductor)")
     g.add_argument("--channels_last", action="store_true", help="channels_last memory format")
 
     g = parser.add_argument_group("hub")

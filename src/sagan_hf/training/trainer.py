@@ -105,7 +105,7 @@ def make_accelerator(config: TrainConfig) -> Accelerator:
     if config.compile:
         from accelerate.utils import TorchDynamoPlugin
 
-        kwargs["dynamo_plugin"] = TorchDynamoPlugin(backend="inductor")
+        kwargs["dynamo_plugin"] = TorchDynamoPlugin(backend=config.compile_backend)
     return Accelerator(
         mixed_precision=config.mixed_precision,
         log_with=_trackers(config.report_to),
@@ -281,7 +281,8 @@ def train(config: TrainConfig) -> TrainResult:
     metric_sums: dict[str, torch.Tensor] = {}
     steps_in_window, window_start = 0, time.perf_counter()
     session_start, time_at_start = time.perf_counter(), state.train_time_seconds
-    last_saved_step = state.global_step if resume_from is not None else -1
+    resumed_here = resume_from is not None and resume_from.resolve().parent == output_dir.resolve()
+    last_saved_step = state.global_step if resumed_here else -1  # a checkpoint of this step is already here
     stopped_by_time = False
     generator.train()
     discriminator.train()
