@@ -58,6 +58,15 @@ def test_standard_file_layout_is_consistent_with_its_published_size():
     assert 95_628_359 - 200_000 < num_floats * 4 < 95_628_359
 
 
+def test_legacy_format_file_loads_and_matches_the_published_size(tmp_path):
+    # The standard file dates from 2019 (pre-zip torch.save). The same layout saved that way loads with
+    # weights_only=True and comes within 0.1% of the published 95,628,359 bytes.
+    path = save_random_inception_weights(tmp_path / "legacy.pth", legacy_format=True)
+    assert abs(path.stat().st_size - 95_628_359) < 95_628_359 * 1e-3
+    network, info = load_fid_inception(path, allow_nonstandard_weights=True)
+    assert not info.standard and isinstance(network, FIDInceptionV3)
+
+
 def test_fid_specific_blocks():
     network = FIDInceptionV3()
     assert all(m.eps == 0.001 for m in network.modules() if isinstance(m, torch.nn.BatchNorm2d))

@@ -15,11 +15,14 @@ from torch import nn
 from .inception import FIDInceptionV3
 
 
-def save_random_inception_weights(path: str | os.PathLike, seed: int = 0) -> Path:
+def save_random_inception_weights(
+    path: str | os.PathLike, seed: int = 0, *, legacy_format: bool = False
+) -> Path:
     """Saves a random FIDInceptionV3 state dict whose activations keep a useful scale.
 
     PyTorch's default conv init shrinks activations at every layer (features ~1e-8 after 94 layers);
     He-normal init keeps them O(1), so features of different images differ measurably.
+    ``legacy_format`` writes the pre-1.6 (non-zip) serialisation, the format of files from that era.
     """
     generator = torch.Generator().manual_seed(seed)
     network = FIDInceptionV3()
@@ -37,5 +40,5 @@ def save_random_inception_weights(path: str | os.PathLike, seed: int = 0) -> Pat
                 module.bias.zero_()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(network.state_dict(), path)
+    torch.save(network.state_dict(), path, _use_new_zipfile_serialization=not legacy_format)
     return path
