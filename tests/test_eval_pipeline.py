@@ -21,6 +21,7 @@ from sagan_hf.evaluation import (
     evaluate_pipeline,
     load_inception_extractor,
     mmd2_unbiased,
+    tracker_scores,
 )
 from sagan_hf.evaluation import weights as weights_module
 from sagan_hf.evaluation.commands import evaluate_main, reference_main
@@ -164,6 +165,13 @@ def test_scores_of_a_pipeline_against_its_own_samples(extractor):
     assert scores["kid_std"] == pytest.approx(0.0, abs=1e-12)
     assert report["num_samples"] == 4 and report["seed"] == 3 and report["dtype"] == "fp32"
     json.dumps(report)  # serialisable as is
+    logged = tracker_scores(report)
+    assert set(logged) == {
+        f"eval/nonstandard_{m}" for m in ("fid", "is_mean", "is_std", "kid_mean", "kid_std")
+    } | {
+        "eval/nonstandard_precision",
+        "eval/nonstandard_recall",
+    }
 
     # Another seed gives other samples and a positive distance. This reference has statistics only
     # (as a file from another tool), so the FID goes through the D x D route; its covariance is made
@@ -301,6 +309,7 @@ def test_command_line_end_to_end(weights_file, tmp_path, monkeypatch):
         report["resize_mode"] == "tf_bilinear" and report["dtype"] == "fp32" and report["truncation"] is None
     )
     assert {"torch", "numpy", "diffusers", "python"} <= set(report["versions"])
+    assert tracker_scores(report, prefix="val/")["val/fid"] == report["metrics"]["fid"]
 
 
 def test_evaluate_script_refuses_without_standard_weights(tmp_path):

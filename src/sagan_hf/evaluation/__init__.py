@@ -19,7 +19,7 @@ from .inception_score import inception_score
 from .kid import kernel_inception_distance, mmd2_unbiased
 from .precision_recall import precision_recall
 from .reference import ReferenceStats, compute_reference_stats
-from .report import build_report, write_report
+from .report import build_report, tracker_scores, write_report
 from .runner import evaluate_pipeline
 from .standard_weights_spec import WEIGHTS_FILENAME, WEIGHTS_SHA256, WEIGHTS_URL
 from .weights import InceptionWeightsError, WeightsInfo, load_fid_inception
@@ -46,5 +46,6 @@ __all__ = [
     "load_inception_extractor",
     "mmd2_unbiased",
     "precision_recall",
+    "tracker_scores",
     "write_report",
 ]

@@ -32,6 +32,7 @@ class ReferenceStats:
     features: np.ndarray | None = None
     labels: np.ndarray | None = None
     metadata: dict = field(default_factory=dict)
+    source: str | None = None  # the file it was loaded from, for reports
 
     def save(self, path: str | os.PathLike) -> Path:
         """Writes an npz with mu, sigma, [features], [labels] and the metadata as a JSON string."""
@@ -65,6 +66,7 @@ class ReferenceStats:
                 features=data["features"] if "features" in data else None,
                 labels=data["labels"] if "labels" in data else None,
                 metadata=metadata,
+                source=str(path),
             )
 
     def check_compatible(self, extractor: InceptionFeatureExtractor) -> None:

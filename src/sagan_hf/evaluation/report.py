@@ -76,3 +76,16 @@ def write_report(report: dict, path: str | os.PathLike) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
     return path
+
+
+def tracker_scores(report: dict, prefix: str = "eval/") -> dict[str, float]:
+    """Flat scalar scores of a report for a tracker (TensorBoard, W&B), e.g. {"eval/fid": 18.6}.
+
+    Scores from non-standard weights are named ``{prefix}nonstandard_<metric>`` so that no chart
+    calls them FID or IS; the per-class dict is left out.
+    """
+    if report.get("standard_weights"):
+        scores, name_prefix = report["metrics"], prefix
+    else:
+        scores, name_prefix = report.get("nonstandard_metrics", {}), f"{prefix}nonstandard_"
+    return {f"{name_prefix}{name}": float(value) for name, value in scores.items() if name != "per_class_fid"}

@@ -159,9 +159,7 @@ def evaluate_pipeline(
         raise ValueError(f"num_samples must be an integer >= 2, got {num_samples!r}")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    reference_path = None
     if isinstance(reference, (str, os.PathLike)):
-        reference_path = str(reference)
         reference = ReferenceStats.load(reference)
     needs_reference = bool({"fid", "kid", "pr"} & set(metrics)) or per_class_fid
     if needs_reference and reference is None:
@@ -224,9 +222,7 @@ def evaluate_pipeline(
         weights_sha256=inception.weights_sha256,
         standard_weights=inception.standard_weights,
         resize_mode=inception.resize_mode,
-        reference=reference_path
-        if reference_path is not None
-        else (None if reference is None else "<in memory>"),
+        reference=None if reference is None else (reference.source or "<in memory>"),
         reference_metadata=None if reference is None else reference.metadata,
         seed=seed,
         truncation=truncation,
