@@ -64,7 +64,7 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--reference",
         default=None,
-        help="reference statistics npz (scripts/compute_reference_stats.py); needed unless --metrics is",
+        help="reference statistics npz (scripts/compute_reference_stats.py); not needed for --metrics is",
     )
     parser.add_argument("--metrics", default="fid,is", help="comma list of fid, is, kid, pr (default fid,is)")
     parser.add_argument("--batch_size", type=int, default=64)
@@ -91,10 +91,8 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
 
 
 def _load_pipeline(path_or_repo_id: str, dtype: torch.dtype, device: str):
-    try:
-        from .. import SAGANPipeline
-    except ImportError:  # until the package root exports it
-        from ..pipelines import SAGANPipeline
+    from ..pipelines import SAGANPipeline
+
     return SAGANPipeline.from_pretrained(path_or_repo_id, dtype=dtype).to(device)
 
 

@@ -23,10 +23,11 @@ def _full_fp32_precision(device: torch.device):
         yield
         return
     saved = []
-    for backend in (torch.backends.cudnn.conv, torch.backends.cuda.matmul):
+    for backend in (getattr(torch.backends.cudnn, "conv", None), torch.backends.cuda.matmul):
         try:
-            saved.append((backend, backend.fp32_precision))
+            previous = backend.fp32_precision
             backend.fp32_precision = "ieee"
+            saved.append((backend, previous))
         except (AttributeError, RuntimeError):  # older torch: leave its defaults alone
             pass
     try:
