@@ -1,7 +1,10 @@
 """The FID Inception network, its weights (look-up, hash check, refusal) and the resize protocols."""
 
+import functools
+import http.server
 import os
 import socket
+import threading
 
 import numpy as np
 import pytest
@@ -13,6 +16,7 @@ from sagan_hf.evaluation import (
     InceptionWeightsError,
     load_fid_inception,
     load_inception_extractor,
+    weights,
 )
 from sagan_hf.evaluation.resize import (
     clean_pil_bicubic_resize,
@@ -117,11 +121,27 @@ def test_refuses_clearly_when_the_download_fails(monkeypatch):
     with socket.socket() as sock:  # a loopback port nobody listens on: the download fails at once
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    from sagan_hf.evaluation import weights
-
     with pytest.raises(InceptionWeightsError, match="Could not download") as info:
         weights.resolve_weights_path(url=f"http://127.0.0.1:{port}/{WEIGHTS_FILENAME}")
     assert "SAGAN_INCEPTION_WEIGHTS" in str(info.value)
+    assert not hub_cache_weights_path().exists()
+
+
+def test_a_downloaded_file_with_the_wrong_hash_is_removed_and_refused(tmp_path):
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / WEIGHTS_FILENAME).write_bytes(b"not the inception weights")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{WEIGHTS_FILENAME}"
+        with pytest.raises(InceptionWeightsError, match="has SHA-256"):
+            weights.resolve_weights_path(url=url)
+    finally:
+        server.shutdown()
+        server.server_close()
     assert not hub_cache_weights_path().exists()
 
 

@@ -74,6 +74,10 @@ def _download_to_hub_cache(url: str) -> Path:
         torch.hub.download_url_to_file(url, str(target), progress=True)
     except Exception as error:  # no internet, proxy, HTTP error...: all mean "could not get them"
         raise _refusal(f"Could not download the FID Inception weights from {url}: {error}") from error
+    sha256 = sha256_of_file(target)
+    if sha256 != WEIGHTS_SHA256:
+        target.unlink()  # never leave a bad file where the next run would find it
+        raise _refusal(f"The file downloaded from {url} has SHA-256 {sha256}, expected {WEIGHTS_SHA256}.")
     return target
 
 
