@@ -29,7 +29,17 @@ def test_a_run_writes_checkpoints_pipeline_samples_logs_and_config(tmp_path, dat
         assert (checkpoint / name).is_file(), name
     assert not list(out.glob(".tmp-*"))
     assert sorted(p.name for p in (out / "samples").glob("*.png")) == ["step_00000002.png", "step_00000004.png"]
-    assert list((out / "logs").rglob("events.out.tfevents.*")), "nothing logged to tensorboard"
+    events = list((out / "logs").rglob("events.out.tfevents.*"))
+    assert events, "nothing logged to tensorboard"
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    logged = EventAccumulator(str(events[0].parent))
+    logged.Reload()
+    scalars = set(logged.Tags()["scalars"])
+    assert {"d_loss", "g_loss", "d_real", "d_fake", "gamma/G_16", "gamma/D_16", "lr/G", "lr/D",
+            "images_per_second", "skipped_images"} <= scalars, scalars
+    assert [event.step for event in logged.Scalars("d_loss")] == [1, 2, 3, 4]
+    assert logged.Tags()["images"], "validation grid not logged"
 
     record = json.loads((out / "train_config.json").read_text())
     assert record["global_step"] == 4 and record["num_processes"] == 1 and record["hardware"]
@@ -160,3 +170,12 @@ def test_periodic_evaluation_logs_scores_and_keeps_the_best_pipeline_by_fid(tmp_
     report = json.loads((out / "best" / "eval_report.json").read_text())
     assert report["metrics"]["fid"] == 20.0 and report["step"] == 4
     assert SAGANPipeline.from_pretrained(out / "best").generator is not None
+
+
+def test_data_without_labels_trains_an_unconditional_model(tmp_path):
+    data = write_training_shards(tmp_path / "unlabelled", num_images=16, num_shards=1, with_labels=False)
+    out = tmp_path / "run"
+    train(tiny_config(out, data, max_train_steps=2))
+    pipe = SAGANPipeline.from_pretrained(out)
+    assert pipe.generator.config.num_classes == 0 and pipe.discriminator.config.num_classes == 0
+    assert pipe(batch_size=2, output_type="pt").images.shape == (2, 3, 32, 32)

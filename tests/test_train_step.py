@@ -31,8 +31,9 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
-def write_training_shards(folder: Path, num_images: int = 48, num_shards: int = 4, seed: int = 0) -> Path:
-    """Parquet shards of distinct random 32 px PNG images with a ClassLabel column."""
+def write_training_shards(folder: Path, num_images: int = 48, num_shards: int = 4, seed: int = 0,
+                          with_labels: bool = True) -> Path:
+    """Parquet shards of distinct random 32 px PNG images with a ClassLabel column (unless with_labels=False)."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     features = datasets.Features(
@@ -47,6 +48,8 @@ def write_training_shards(folder: Path, num_images: int = 48, num_shards: int = 
         table = datasets.Dataset.from_dict(
             {"image": images, "label": [int(i) % NUM_CLASSES for i in ids]}, features=features
         )
+        if not with_labels:
+            table = table.remove_columns("label")
         table.to_parquet(str(folder / f"train-{shard:05d}-of-{num_shards:05d}.parquet"))
     return folder
 
