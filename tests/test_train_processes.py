@@ -46,20 +46,21 @@ def data_dir(tmp_path_factory):
     return write_training_shards(tmp_path_factory.mktemp("shards"), num_images=48, num_shards=4)
 
 
-def test_two_processes_see_disjoint_data_stay_identical_and_checkpoint_once(tmp_path, data_dir):
+def test_two_processes_with_accumulation_see_disjoint_data_stay_identical_and_checkpoint_once(tmp_path, data_dir):
     out = tmp_path / "ddp"
     command = [
         sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
         "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
         "--main_process_port", str(_free_port()), str(SCRIPT),
-        *_flags(out, data_dir, 4, "--record_rank_digests"),
+        *_flags(out, data_dir, 4, "--record_rank_digests", "--gradient_accumulation_steps", "2"),
     ]
     # Without ACCELERATE_USE_CPU=1 each process would silently train alone on a CPU-only machine.
     run = subprocess.run(command, env=_env(ACCELERATE_USE_CPU="1"), cwd=REPO, capture_output=True, text=True, timeout=240)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
 
     ranks = [json.loads((out / "rank_digests" / f"rank{r}.json").read_text()) for r in (0, 1)]
-    assert len(ranks[0]["images"]) == len(ranks[1]["images"]) == 4 * 4  # 4 steps x batch 4 per rank
+    # 4 steps x 2 accumulated micro-batches x batch 4 per rank (each rank's 24 images seen once or twice)
+    assert len(ranks[0]["images"]) == len(ranks[1]["images"]) == 4 * 2 * 4
     assert not set(ranks[0]["images"]) & set(ranks[1]["images"]), "ranks saw the same images"
     assert ranks[0]["generator"] == ranks[1]["generator"] and ranks[0]["discriminator"] == ranks[1]["discriminator"]
 
@@ -72,7 +73,7 @@ def test_two_processes_see_disjoint_data_stay_identical_and_checkpoint_once(tmp_
     ])
     assert not list(out.glob(".tmp-*"))
     record = json.loads((out / "train_config.json").read_text())
-    assert record["num_processes"] == 2 and record["global_step"] == 4 and record["images_per_step"] == 8
+    assert record["num_processes"] == 2 and record["global_step"] == 4 and record["images_per_step"] == 16
 
 
 def test_a_killed_run_resumes_from_its_last_complete_checkpoint(tmp_path, data_dir):
