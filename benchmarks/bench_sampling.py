@@ -21,7 +21,7 @@ from sagan_hf.models.inference import fold_spectral_norm
 from sagan_hf.pipelines import pipeline_sagan
 from sagan_hf.pipelines.pipeline_sagan import SAGANPipeline
 
-from measure import time_calls
+from measure import Timing, time_calls
 from results import Row
 
 
@@ -77,27 +77,43 @@ def build_pipeline(template_generator, variant: SampleVariant, device: torch.dev
     return SAGANPipeline(generator=generator)
 
 
-def measure_variant(config_name: str, template_generator, batch: int, variant: SampleVariant,
-                    device: torch.device, warmup: int, iters: int, max_seconds: float | None) -> Row:
-    pipe = build_pipeline(template_generator, variant, device)
-    seed = torch.Generator().manual_seed(0)
+class PreparedSampler:
+    """A pipeline set up for one variant and warmed up; each call samples one batch."""
 
-    def one_call():
-        pipe(batch_size=batch, generator=seed, output_type="pt")
-
-    guard = spectral_norm_cache_disabled() if variant.sn == "recomputed" else contextlib.nullcontext()
-    with guard:
+    def __init__(self, config_name: str, template_generator, batch: int, variant: SampleVariant,
+                 device: torch.device, warmup: int):
+        self.config_name, self.batch, self.variant, self.device = config_name, batch, variant, device
+        self.pipe = build_pipeline(template_generator, variant, device)
+        self.seed = torch.Generator().manual_seed(0)
         start = time.perf_counter()
         for _ in range(warmup):
-            one_call()
-        warmup_s = time.perf_counter() - start
-        timing = time_calls(one_call, device, warmup=0, iters=iters, max_seconds=max_seconds)
-    del pipe
-    gc.collect()
-    return Row(
-        section="sample", group=f"sample {config_name} b{batch}", variant=variant.name, device=str(device),
-        dtype=str(variant.dtype).replace("torch.", ""), batch=batch, threads=torch.get_num_threads(),
-        iters=len(timing.seconds), seconds_per_iter=timing.median, items_per_second=batch / timing.median,
-        peak_mib=timing.peak_mib, baseline=variant.baseline,
-        extra={"warmup_s": round(warmup_s, 2), **({"compile_s": round(warmup_s, 1)} if variant.compile else {})},
-    )
+            self()
+        self.warmup_s = time.perf_counter() - start
+
+    def __call__(self) -> None:
+        guard = spectral_norm_cache_disabled() if self.variant.sn == "recomputed" else contextlib.nullcontext()
+        with guard:
+            self.pipe(batch_size=self.batch, generator=self.seed, output_type="pt")
+
+    def row(self, timing: Timing) -> Row:
+        """The table row of this variant; frees the pipeline."""
+        self.pipe = None
+        gc.collect()
+        extra = {"warmup_s": round(self.warmup_s, 2)}
+        if self.variant.compile:
+            extra["compile_s"] = round(self.warmup_s, 1)
+        return Row(
+            section="sample", group=f"sample {self.config_name} b{self.batch}", variant=self.variant.name,
+            device=str(self.device), dtype=str(self.variant.dtype).replace("torch.", ""), batch=self.batch,
+            threads=torch.get_num_threads(), iters=len(timing.seconds), seconds_per_iter=timing.median,
+            items_per_second=self.batch / timing.median, peak_mib=timing.peak_mib, baseline=self.variant.baseline,
+            extra=extra,
+        )
+
+
+def measure_variant(config_name: str, template_generator, batch: int, variant: SampleVariant,
+                    device: torch.device, warmup: int, iters: int, max_seconds: float | None) -> Row:
+    """Set up, warm up and time one variant on its own."""
+    prepared = PreparedSampler(config_name, template_generator, batch, variant, device, warmup)
+    timing = time_calls(prepared, device, warmup=0, iters=iters, max_seconds=max_seconds)
+    return prepared.row(timing)

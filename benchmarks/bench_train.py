@@ -9,10 +9,10 @@ already in memory: the data pipeline is measured on its own (bench_data).
 from __future__ import annotations
 
 import copy
-import gc
 import itertools
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -24,7 +24,7 @@ from sagan_hf.training.train_step import SAGANTrainStep, make_adam
 from sagan_hf.training.trainer import build_models, make_accelerator
 
 from configs import BenchConfig
-from measure import time_calls
+from measure import Timing, time_calls
 from results import Row
 
 
@@ -64,7 +64,9 @@ def build_templates(bench: BenchConfig):
 
 def build_train_step(bench: BenchConfig, templates, batch: int, variant: TrainVariant, output_dir: str):
     """A ready SAGANTrainStep for `variant`, assembled as in trainer.train; returns (step, accelerator)."""
-    AcceleratorState._reset_state(reset_partial_state=True)  # each variant gets its own mixed precision
+    # Each variant gets its own mixed precision. Steps built before stay usable: accelerate bakes
+    # autocast into each prepared model's forward.
+    AcceleratorState._reset_state(reset_partial_state=True)
     config = bench.train_config(
         batch, output_dir, mixed_precision=variant.mixed_precision, channels_last=variant.channels_last,
         compile=variant.compile,
@@ -93,46 +95,77 @@ def build_train_step(bench: BenchConfig, templates, batch: int, variant: TrainVa
     return step, accelerator
 
 
-def synthetic_batch(bench: BenchConfig, config_resolution: int, batch: int, device: torch.device) -> dict:
+def synthetic_batch(bench: BenchConfig, resolution: int, batch: int, device: torch.device) -> dict:
     """A real-image batch as the data stream gives it: float32 in [-1, 1] and int64 labels, on the device."""
     generator = torch.Generator().manual_seed(1)
-    pixels = torch.rand(batch, 3, config_resolution, config_resolution, generator=generator) * 2 - 1
+    pixels = torch.rand(batch, 3, resolution, resolution, generator=generator) * 2 - 1
     labels = torch.randint(0, bench.num_classes, (batch,), generator=generator)
     return {"pixel_values": pixels.to(device), "class_labels": labels.to(device)}
 
 
-def measure_variant(bench: BenchConfig, templates, batch: int, variant: TrainVariant, device: torch.device,
-                    warmup: int, iters: int, max_seconds: float | None) -> Row:
-    """Time one variant's training iteration; warm-up (and so compilation) is timed apart as `warmup_s`."""
-    with tempfile.TemporaryDirectory(prefix="sagan_bench_") as output_dir:
-        step, accelerator = build_train_step(bench, templates, batch, variant, output_dir)
-        if accelerator.device != device:
+class PreparedStep:
+    """A built and warmed-up training step of one variant, callable once per iteration."""
+
+    def __init__(self, bench: BenchConfig, templates, batch: int, variant: TrainVariant, device: torch.device,
+                 warmup: int):
+        self.bench, self.batch, self.variant, self.device = bench, batch, variant, device
+        self._folder = tempfile.TemporaryDirectory(prefix="sagan_bench_")
+        self.step, accelerator = build_train_step(bench, templates, batch, variant, self._folder.name)
+        if accelerator.device.type != device.type:
             raise RuntimeError(f"the Accelerator chose {accelerator.device}, the benchmark asked for {device}")
-        resolution = templates[0].config.sample_size
-        real = synthetic_batch(bench, resolution, batch, device)
-        counter = itertools.count(1)
-        last = {}
-
-        def one_iteration():
-            last["metrics"] = step([real], next(counter))
-
+        self.real = synthetic_batch(bench, templates[0].config.sample_size, batch, device)
+        self._counter = itertools.count(1)
+        self.metrics: dict = {}
         start = time.perf_counter()
         for _ in range(warmup):
-            one_iteration()
-        warmup_s = time.perf_counter() - start
-        timing = time_calls(one_iteration, device, warmup=0, iters=iters, max_seconds=max_seconds)
-        losses = {k: float(last["metrics"][k]) for k in ("d_loss", "g_loss")}
-        del step, accelerator
-    gc.collect()
+            self()
+        synchronize_if_cuda(device)
+        self.warmup_s = time.perf_counter() - start
+
+    def __call__(self) -> None:
+        self.metrics = self.step([self.real], next(self._counter))
+
+    def row(self, timing: Timing) -> Row:
+        """The table row of this variant from its timing; frees the step."""
+        host_syncs = count_host_syncs(self) if self.device.type == "cuda" else None
+        losses = {k: float(self.metrics[k]) for k in ("d_loss", "g_loss")}
+        finite = all(torch.isfinite(torch.tensor(v)) for v in losses.values())
+        extra = {"warmup_s": round(self.warmup_s, 2), "losses": {k: round(v, 4) for k, v in losses.items()}}
+        if self.variant.compile:
+            extra["compile_s"] = round(self.warmup_s, 1)
+        if host_syncs is not None:
+            extra["host_syncs"] = host_syncs
+        self.step = None
+        self._folder.cleanup()
+        return Row(
+            section="train", group=f"train {self.bench.name} b{self.batch}", variant=self.variant.name,
+            device=str(self.device), dtype="bf16 autocast" if self.variant.mixed_precision == "bf16" else "fp32",
+            batch=self.batch, threads=torch.get_num_threads(), iters=len(timing.seconds),
+            seconds_per_iter=timing.median, items_per_second=self.batch / timing.median, peak_mib=timing.peak_mib,
+            baseline=self.variant.baseline, status="ok" if finite else "failed: non-finite loss", extra=extra,
+        )
+
+
+def measure_variant(bench: BenchConfig, templates, batch: int, variant: TrainVariant, device: torch.device,
+                    warmup: int, iters: int, max_seconds: float | None) -> Row:
+    """Build, warm up and time one variant on its own (warm-up, so compilation, is reported as `warmup_s`)."""
+    prepared = PreparedStep(bench, templates, batch, variant, device, warmup)
+    timing = time_calls(prepared, device, warmup=0, iters=iters, max_seconds=max_seconds)
+    return prepared.row(timing)
+
+
+def synchronize_if_cuda(device: torch.device) -> None:
     if device.type == "cuda":
-        torch.cuda.empty_cache()
-    finite = all(torch.isfinite(torch.tensor(v)) for v in losses.values())
-    return Row(
-        section="train", group=f"train {bench.name} b{batch}", variant=variant.name, device=str(device),
-        dtype="bf16 autocast" if variant.mixed_precision == "bf16" else "fp32", batch=batch,
-        threads=torch.get_num_threads(), iters=len(timing.seconds), seconds_per_iter=timing.median,
-        items_per_second=batch / timing.median, peak_mib=timing.peak_mib, baseline=variant.baseline,
-        status="ok" if finite else "failed: non-finite loss",
-        extra={"warmup_s": round(warmup_s, 2), **({"compile_s": round(warmup_s, 1)} if variant.compile else {}),
-               "losses": {k: round(v, 4) for k, v in losses.items()}},
-    )
+        torch.cuda.synchronize(device)
+
+
+def count_host_syncs(fn) -> int:
+    """How many operations in one call of `fn` made the host wait for the GPU (CUDA sync debug mode)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            fn()
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    return sum("synchroniz" in str(w.message).lower() for w in caught)

@@ -89,3 +89,32 @@ def matmul_peak_flops(device: torch.device, dtype: torch.dtype, size: int, iters
     b = torch.randn(size, size, device=device).to(dtype)
     timing = time_calls(lambda: a @ b, device, warmup=2, iters=iters)
     return 2.0 * size**3 / min(timing.seconds)
+
+
+def time_interleaved(fns: list[Callable[[], object]], device: torch.device, rounds: int,
+                     max_seconds: float | None = None) -> list[Timing]:
+    """Time several already warmed-up callables in turns: round r calls each of them once.
+
+    On a machine shared with other jobs the load drifts during a run; taking turns gives every variant
+    the same mix of quiet and busy moments, so their ratios stay meaningful. Stops after `rounds`
+    rounds, or earlier once `max_seconds` per callable is spent (at least one round always runs).
+    The peak memory of each callable is the largest over its own calls.
+    """
+    if rounds < 1 or not fns:
+        raise ValueError(f"need rounds >= 1 and at least one callable, got rounds={rounds}, {len(fns)} callables")
+    seconds: list[list[float]] = [[] for _ in fns]
+    peaks: list[float | None] = [None for _ in fns]
+    for _ in range(rounds):
+        for index, fn in enumerate(fns):
+            reset_peak_memory(device)
+            synchronize(device)
+            start = time.perf_counter()
+            fn()
+            synchronize(device)
+            seconds[index].append(time.perf_counter() - start)
+            peak = peak_memory_mib(device)
+            if peak is not None:
+                peaks[index] = max(peaks[index] or 0.0, peak)
+        if max_seconds is not None and max(sum(s) for s in seconds) >= max_seconds:
+            break
+    return [Timing(seconds=s, peak_mib=p) for s, p in zip(seconds, peaks)]

@@ -34,6 +34,7 @@ import bench_train  # noqa: E402
 from configs import DEFAULT_SAMPLE_BATCH, DEFAULT_TRAIN_BATCH, parse_configs  # noqa: E402
 from flops import count_flops, peak_matmul_flops  # noqa: E402
 from isolated import run_isolated  # noqa: E402
+from measure import time_calls, time_interleaved  # noqa: E402
 from results import Row, device_name, fill_ratios, format_table, versions, write_json  # noqa: E402
 
 SECTIONS = ("flops", "train", "sample", "attention", "data")
@@ -51,6 +52,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--compile_timeout", type=float, default=300.0,
                         help="seconds allowed for each torch.compile row (build + timing) before it is skipped")
     parser.add_argument("--no_compile", action="store_true", help="skip the torch.compile rows")
+    parser.add_argument("--compile_on_cpu", action="store_true",
+                        help="also run the torch.compile rows on a CPU (off by default: minutes per row on 2 cores)")
+    parser.add_argument("--only", help="comma list of substrings: run only the train/sample variants whose name has one")
+    parser.add_argument("--interleave", action=argparse.BooleanOptionalAction, default=None,
+                        help="time the eager variants of a group in turns (default: on for CPU, off for CUDA)")
     parser.add_argument("--threads", type=int,
                         help="torch.set_num_threads(N) first (on a CPU shared with other jobs, 1 avoids spin-waiting)")
     args = parser.parse_args(argv)
@@ -68,9 +74,19 @@ def parse_args(argv=None) -> argparse.Namespace:
             parser.error(f"--batch_sizes must be a comma list of integers, got {args.batch_sizes!r}")
         if min(args.batch_sizes) < 1:
             parser.error("--batch_sizes must be positive")
-    if args.quick:
+    if args.quick or (args.device == "cpu" and not args.compile_on_cpu):
         args.no_compile = True
+    if args.interleave is None:
+        args.interleave = args.device == "cpu"
+    args.only = [part.strip() for part in args.only.split(",") if part.strip()] if args.only else None
     return args
+
+
+def selected(args, variant) -> bool:
+    """Whether --only / --no_compile let this variant run (baselines always run: ratios need them)."""
+    if variant.compile and args.no_compile:
+        return False
+    return args.only is None or variant.baseline or any(part in variant.name for part in args.only)
 
 
 def iteration_plan(args, config_name: str) -> dict:
@@ -89,7 +105,7 @@ def train_variants(args, config_name: str) -> list:
     if args.device == "cpu" and (args.quick or config_name == "paper"):
         # On 2 cores one 128 px iteration takes seconds: the baseline and the main options only.
         keep = {"eager fp32, explicit attention", "fused attention", "fused + bf16 + channels_last"}
-        if not args.quick:
+        if not args.quick and config_name != "paper":
             keep |= {"fused + channels_last", "fused + bf16 autocast"}
         variants = [v for v in variants if v.name in keep or (v.compile and config_name != "paper")]
     return variants
@@ -104,45 +120,66 @@ def skipped_row(section: str, group: str, variant, device, batch: int, reason: s
                threads=torch.get_num_threads(), status=reason)
 
 
+def run_variants(args, variants, prepare, isolated_kind: str, isolated_kwargs, skipped, device, progress) -> list[Row]:
+    """Measure eager variants (interleaved or one after another) and compile variants in a child process."""
+    plan = isolated_kwargs["plan"]
+    rows: dict[int, Row] = {}
+    prepared = []
+    for index, variant in enumerate(variants):
+        progress.set_description(f"{isolated_kwargs['label']}: {variant.name}")
+        if variant.compile:
+            kwargs = dict(config=isolated_kwargs["config"], batch=isolated_kwargs["batch"], variant=variant,
+                          device=str(device), warmup=min(plan["warmup"], 3), iters=plan["iters"],
+                          max_seconds=plan["max_seconds"], threads=torch.get_num_threads())
+            row, reason = run_isolated(isolated_kind, kwargs, args.compile_timeout)
+            rows[index] = row or skipped(variant, reason)
+        elif args.interleave:
+            prepared.append((index, prepare(variant, plan["warmup"])))
+        else:
+            item = prepare(variant, plan["warmup"])
+            rows[index] = item.row(time_calls(item, device, warmup=0, iters=plan["iters"],
+                                              max_seconds=plan["max_seconds"]))
+        progress.update(1)
+    if prepared:
+        progress.set_description(f"{isolated_kwargs['label']}: {len(prepared)} variants in turns")
+        timings = time_interleaved([item for _, item in prepared], device, rounds=plan["iters"],
+                                   max_seconds=plan["max_seconds"])
+        for (index, item), timing in zip(prepared, timings):
+            rows[index] = item.row(timing)
+    return [rows[index] for index in sorted(rows)]
+
+
 def run_train(args, bench, templates, device, progress) -> list[Row]:
     rows = []
     plan = iteration_plan(args, bench.name)
     for batch in args.batch_sizes or DEFAULT_TRAIN_BATCH[(bench.name, args.device)]:
-        for variant in train_variants(args, bench.name):
-            progress.set_description(f"train {bench.name} b{batch}: {variant.name}")
-            group = f"train {bench.name} b{batch}"
-            if variant.compile and args.no_compile:
-                continue
-            if variant.compile:
-                kwargs = dict(config=bench.name, batch=batch, variant=variant, device=str(device),
-                              warmup=min(plan["warmup"], 3), iters=plan["iters"], max_seconds=plan["max_seconds"],
-                              threads=torch.get_num_threads())
-                row, reason = run_isolated("train", kwargs, args.compile_timeout)
-                rows.append(row or skipped_row("train", group, variant, device, batch, reason))
-            else:
-                rows.append(bench_train.measure_variant(bench, templates, batch, variant, device, **plan))
-            progress.update(1)
+        group = f"train {bench.name} b{batch}"
+        variants = [v for v in train_variants(args, bench.name) if selected(args, v)]
+        rows += run_variants(
+            args, variants,
+            prepare=lambda v, warmup: bench_train.PreparedStep(bench, templates, batch, v, device, warmup),
+            isolated_kind="train", isolated_kwargs=dict(plan=plan, config=bench.name, batch=batch, label=group),
+            skipped=lambda v, reason: skipped_row("train", group, v, device, batch, reason), device=device,
+            progress=progress,
+        )
     return rows
 
 
 def run_sample(args, bench, generator, device, progress) -> list[Row]:
-    rows = []
     plan = iteration_plan(args, bench.name)
     batch = args.sample_batch or DEFAULT_SAMPLE_BATCH[(bench.name, args.device)]
-    for variant in sample_variants(args):
-        if variant.compile and (args.no_compile or (args.device == "cpu" and bench.name == "paper")):
-            continue
-        progress.set_description(f"sample {bench.name} b{batch}: {variant.name}")
-        if variant.compile:
-            kwargs = dict(config=bench.name, batch=batch, variant=variant, device=str(device),
-                          warmup=min(plan["warmup"], 3), iters=plan["iters"], max_seconds=plan["max_seconds"],
-                          threads=torch.get_num_threads())
-            row, reason = run_isolated("sample", kwargs, args.compile_timeout)
-            rows.append(row or skipped_row("sample", f"sample {bench.name} b{batch}", variant, device, batch, reason))
-        else:
-            rows.append(bench_sampling.measure_variant(bench.name, generator, batch, variant, device, **plan))
-        progress.update(1)
-    return rows
+    group = f"sample {bench.name} b{batch}"
+    variants = [
+        v for v in sample_variants(args)
+        if selected(args, v) and not (v.compile and args.device == "cpu" and bench.name == "paper")
+    ]
+    return run_variants(
+        args, variants,
+        prepare=lambda v, warmup: bench_sampling.PreparedSampler(bench.name, generator, batch, v, device, warmup),
+        isolated_kind="sample", isolated_kwargs=dict(plan=plan, config=bench.name, batch=batch, label=group),
+        skipped=lambda v, reason: skipped_row("sample", group, v, device, batch, reason), device=device,
+        progress=progress,
+    )
 
 
 def run_attention(args, device, progress) -> list[Row]:
@@ -186,6 +223,8 @@ def main(argv=None) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    if args.device == "cpu":
+        os.environ["ACCELERATE_USE_CPU"] = "1"  # the trainer's Accelerator would otherwise take a visible GPU
     started = time.perf_counter()
     header = {
         "device": device_name(device), "threads": torch.get_num_threads(), "versions": versions(),
