@@ -100,6 +100,12 @@ def test_random_weights_load_marked_not_standard_and_give_the_right_shapes(rando
     as_uint8 = (images[:1] * 255).round().to(torch.uint8)
     torch.testing.assert_close(extractor(as_uint8)[0], features[:1])
     assert extractor(images[:1].to(torch.bfloat16))[0].dtype == torch.float32
+    # The clean-fid resize goes through the same network and gives other (close) features.
+    bicubic = load_inception_extractor(
+        random_weights, resize_mode="clean_pil_bicubic", allow_nonstandard_weights=True, device="cpu"
+    )
+    bicubic_features = bicubic(images[:1])[0]
+    assert bicubic_features.shape == (1, 2048) and not torch.equal(bicubic_features, features[:1])
 
 
 def test_refuses_random_weights_without_the_escape_hatch(random_weights):

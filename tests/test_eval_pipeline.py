@@ -193,8 +193,9 @@ def test_scores_of_a_pipeline_against_its_own_samples(extractor):
     assert np.isfinite(fid) and fid > 2048 * 1e-4  # at least the added variance
 
 
-def test_unconditional_pipeline_inception_score_only(extractor):
+def test_unconditional_bf16_pipeline_inception_score_only(extractor):
     pipe = tiny_pipeline(num_classes=0)
+    pipe.generator.to(torch.bfloat16)  # bf16 generation; features stay fp32
     report = evaluate_pipeline(
         pipe,
         num_samples=2,
@@ -206,7 +207,7 @@ def test_unconditional_pipeline_inception_score_only(extractor):
         truncation=0.5,
     )
     assert set(report["nonstandard_metrics"]) == {"is_mean", "is_std"}
-    assert report["truncation"] == 0.5 and report["reference"] is None
+    assert report["truncation"] == 0.5 and report["reference"] is None and report["dtype"] == "bf16"
     with pytest.raises(ValueError, match="class-conditional"):
         evaluate_pipeline(
             pipe,
