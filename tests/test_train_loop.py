@@ -160,13 +160,19 @@ def test_periodic_evaluation_logs_scores_and_keeps_the_best_pipeline_by_fid(tmp_
     def fake_evaluate(pipeline, *, num_samples, reference, batch_size, seed, inception, device, progress):
         assert pipeline.generator.training is False and num_samples == 6 and reference == "ref.npz"
         seen_steps.append(pipeline)
-        return {"metrics": {"fid": next(fids), "is_mean": 1.5}}
+        return {"metrics": {"fid": next(fids), "is_mean": 1.5}, "standard_weights": True}
 
     monkeypatch.setattr(evaluation, "evaluate_pipeline", fake_evaluate)
     monkeypatch.setattr(evaluation, "load_inception_extractor", lambda weights, device: object())
     out = tmp_path / "run"
-    train(tiny_config(out, data_dir, max_train_steps=6, eval_steps=2, eval_num_samples=6, eval_reference="ref.npz"))
+    train(tiny_config(out, data_dir, max_train_steps=6, eval_steps=2, eval_num_samples=6, eval_reference="ref.npz",
+                      report_to="tensorboard"))
     assert len(seen_steps) == 3
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    logged = EventAccumulator(str(next((out / "logs").rglob("events.out.tfevents.*")).parent))
+    logged.Reload()
+    assert [e.value for e in logged.Scalars("eval/fid")] == [30.0, 20.0, 25.0]
     report = json.loads((out / "best" / "eval_report.json").read_text())
     assert report["metrics"]["fid"] == 20.0 and report["step"] == 4
     assert SAGANPipeline.from_pretrained(out / "best").generator is not None

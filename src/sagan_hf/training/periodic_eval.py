@@ -34,7 +34,7 @@ class PeriodicEvaluator:
 
     def __call__(self, pipeline, step: int) -> dict:
         """Evaluate; returns tracker values (eval/fid, eval/is_mean, ...); saves `best/` on a new best FID."""
-        from ..evaluation import evaluate_pipeline, load_inception_extractor
+        from ..evaluation import evaluate_pipeline, load_inception_extractor, tracker_scores
 
         if self._extractor is None:
             self._extractor = load_inception_extractor(self.inception_weights, device=self.device)
@@ -44,12 +44,11 @@ class PeriodicEvaluator:
         )
         report["step"] = step
         self.last_report = report
-        scores = report.get("metrics", {})
-        fid = scores.get("fid")
+        fid = report.get("metrics", {}).get("fid")  # standard weights only: 'metrics' is empty otherwise
         if fid is not None and fid < self.best_fid:
             self.best_fid = fid
             self.best_dir.mkdir(parents=True, exist_ok=True)
             save_pipeline(pipeline, self.best_dir)
             (self.best_dir / "eval_report.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
             logger.info("step %d: new best FID %.3f, pipeline saved in %s", step, fid, self.best_dir)
-        return {f"eval/{name}": value for name, value in scores.items() if isinstance(value, (int, float))}
+        return tracker_scores(report)  # scores of non-standard weights are never named FID/IS
