@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from sagan_hf.models import SelfAttention2d
 
-from measure import time_calls
+from measure import Timing, time_calls, time_interleaved
 from results import Row
 
 # The paper generator's widths at these map sizes (G: 256 ch at 32x32, 128 ch at 64x64).
@@ -76,35 +76,62 @@ def _backend_context(backend: str | None):
     return sdpa_kernel(getattr(SDPBackend, backend))
 
 
-def measure_variant(side: int, batch: int, variant: AttentionVariant, device: torch.device,
-                    warmup: int, iters: int) -> Row:
-    channels = PAPER_CHANNELS[side]
-    torch.manual_seed(0)
-    block = SelfAttention2d(channels).to(device)
-    with torch.no_grad():
-        block.gamma.fill_(1.0)  # a trained block: the attention output reaches the result
-    x = torch.randn(batch, channels, side, side, device=device, requires_grad=True)
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if variant.bf16 else contextlib.nullcontext()
+class AttentionCase:
+    """One block and input for one variant; each call is one forward + backward."""
 
-    def forward_backward():
-        block.zero_grad(set_to_none=True)
-        x.grad = None
-        with _backend_context(variant.backend), autocast:
-            y = attention_block_forward(block, x, variant.path)
+    def __init__(self, side: int, batch: int, variant: AttentionVariant, device: torch.device):
+        self.side, self.batch, self.variant, self.device = side, batch, variant, device
+        self.channels = PAPER_CHANNELS[side]
+        torch.manual_seed(0)
+        self.block = SelfAttention2d(self.channels).to(device)
+        with torch.no_grad():
+            self.block.gamma.fill_(1.0)  # a trained block: the attention output reaches the result
+        self.x = torch.randn(batch, self.channels, side, side, device=device, requires_grad=True)
+        self.error: str | None = None
+
+    def __call__(self) -> None:
+        self.block.zero_grad(set_to_none=True)
+        self.x.grad = None
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16) if self.variant.bf16 else contextlib.nullcontext()
+        with _backend_context(self.variant.backend), autocast:
+            y = attention_block_forward(self.block, self.x, self.variant.path)
         y.float().square().mean().backward()
 
-    kernel = _attention_kernels(forward_backward) if device.type == "cuda" and variant.backend is None else None
-    group = f"attention {side}x{side} C{channels} b{batch}"
-    common = dict(section="attention", group=group, variant=variant.name, device=str(device),
-                  dtype="bf16 autocast" if variant.bf16 else "fp32", batch=batch, threads=torch.get_num_threads(),
-                  baseline=variant.name == "explicit")
-    try:
-        timing = time_calls(forward_backward, device, warmup=warmup, iters=iters)
-    except RuntimeError as error:  # a forced backend that does not take these shapes
-        return Row(**common, status=f"failed: {str(error).splitlines()[0][:120]}")
-    return Row(**common, iters=len(timing.seconds), seconds_per_iter=timing.median,
-               items_per_second=batch / timing.median, peak_mib=timing.peak_mib,
-               extra={"keys": (side // 2) ** 2, "queries": side * side, **({"kernel": kernel} if kernel else {})})
+    def warm_up(self, calls: int) -> bool:
+        """Run `calls` untimed calls; False (and `error` set) when this variant cannot run these shapes."""
+        try:
+            for _ in range(calls):
+                self()
+        except RuntimeError as error:  # a forced backend that does not take these shapes
+            self.error = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
+            return False
+        return True
+
+    def row(self, timing: Timing | None) -> Row:
+        common = dict(
+            section="attention", group=f"attention {self.side}x{self.side} C{self.channels} b{self.batch}",
+            variant=self.variant.name, device=str(self.device), dtype="bf16 autocast" if self.variant.bf16 else "fp32",
+            batch=self.batch, threads=torch.get_num_threads(), baseline=self.variant.name == "explicit",
+        )
+        if timing is None:
+            return Row(**common, status=f"failed: {self.error}")
+        extra = {"keys": (self.side // 2) ** 2, "queries": self.side * self.side}
+        if self.device.type == "cuda" and self.variant.backend is None:
+            extra["kernel"] = _attention_kernels(self)
+        return Row(**common, iters=len(timing.seconds), seconds_per_iter=timing.median,
+                   items_per_second=self.batch / timing.median, peak_mib=timing.peak_mib, extra=extra)
+
+
+def measure_side(side: int, batch: int, device: torch.device, warmup: int, rounds: int,
+                 interleave: bool) -> list[Row]:
+    """Every variant at one map size, timed in turns (interleave) or one after another."""
+    cases = [AttentionCase(side, batch, variant, device) for variant in variants(device)]
+    runnable = [case for case in cases if case.warm_up(warmup)]
+    if interleave:
+        timings = dict(zip(map(id, runnable), time_interleaved(runnable, device, rounds=rounds)))
+    else:
+        timings = {id(case): time_calls(case, device, warmup=0, iters=rounds) for case in runnable}
+    return [case.row(timings.get(id(case))) for case in cases]
 
 
 def _attention_kernels(fn) -> str:

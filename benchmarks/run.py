@@ -185,12 +185,11 @@ def run_sample(args, bench, generator, device, progress) -> list[Row]:
 def run_attention(args, device, progress) -> list[Row]:
     rows = []
     batch = 64 if args.device == "cuda" else (2 if args.quick else 4)
-    warmup, iters = (5, 20) if args.device == "cuda" else ((1, 2) if args.quick else (2, 6))
+    warmup, rounds = (5, 20) if args.device == "cuda" else ((1, 2) if args.quick else (2, 6))
     for side in (32, 64):
-        for variant in bench_attention.variants(device):
-            progress.set_description(f"attention {side}x{side}: {variant.name}")
-            rows.append(bench_attention.measure_variant(side, batch, variant, device, warmup, iters))
-            progress.update(1)
+        progress.set_description(f"attention {side}x{side}")
+        rows += bench_attention.measure_side(side, batch, device, warmup, rounds, args.interleave)
+        progress.update(1)
     return rows
 
 
