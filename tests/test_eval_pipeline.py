@@ -196,18 +196,25 @@ def test_scores_of_a_pipeline_against_its_own_samples(extractor):
 def test_unconditional_bf16_pipeline_inception_score_only(extractor):
     pipe = tiny_pipeline(num_classes=0)
     pipe.generator.to(torch.bfloat16)  # bf16 generation; features stay fp32
-    report = evaluate_pipeline(
-        pipe,
-        num_samples=2,
-        reference=None,
-        metrics=["is"],
-        batch_size=2,
-        inception=extractor,
-        progress=False,
-        truncation=0.5,
+    # A reference of another resolution is not needed for IS, but still earns a warning.
+    reference_64px = ReferenceStats(
+        np.zeros(2048),
+        np.eye(2048),
+        metadata={"weights_sha256": extractor.weights_sha256, "resize_mode": "tf_bilinear", "resolution": 64},
     )
+    with pytest.warns(UserWarning, match="64px images but the generator makes 32px"):
+        report = evaluate_pipeline(
+            pipe,
+            num_samples=2,
+            reference=reference_64px,
+            metrics=["is"],
+            batch_size=2,
+            inception=extractor,
+            progress=False,
+            truncation=0.5,
+        )
     assert set(report["nonstandard_metrics"]) == {"is_mean", "is_std"}
-    assert report["truncation"] == 0.5 and report["reference"] is None and report["dtype"] == "bf16"
+    assert report["truncation"] == 0.5 and report["reference"] == "<in memory>" and report["dtype"] == "bf16"
     with pytest.raises(ValueError, match="class-conditional"):
         evaluate_pipeline(
             pipe,

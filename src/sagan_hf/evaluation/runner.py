@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
@@ -99,6 +100,17 @@ def generate_features(
     return collector
 
 
+def _warn_on_resolution_mismatch(reference: ReferenceStats, pipeline) -> None:
+    reference_side = reference.metadata.get("resolution")
+    sample_side = getattr(pipeline.generator.config, "sample_size", None)
+    if reference_side is not None and sample_side is not None and reference_side != sample_side:
+        warnings.warn(
+            f"The reference statistics are of {reference_side}px images but the generator makes "
+            f"{sample_side}px images: the score mixes resolutions and is not comparable.",
+            stacklevel=3,
+        )
+
+
 def _has_full_reference_features(reference: ReferenceStats | None) -> bool:
     # Features saved with the statistics of the same images (not a subset): the FID can use them.
     if reference is None or reference.features is None:
@@ -178,6 +190,7 @@ def evaluate_pipeline(
         inception = load_inception_extractor(device=device if device is not None else pipeline.device)
     if reference is not None:
         reference.check_compatible(inception)
+        _warn_on_resolution_mismatch(reference, pipeline)
 
     collector = generate_features(
         pipeline,
