@@ -151,14 +151,20 @@ def test_scores_of_a_pipeline_against_its_own_samples(extractor):
         kid_subset_size=4,
         kid_subsets=2,
     )
-    assert set(report) == REPORT_FIELDS | {"nonstandard_metrics", "warning"}
+    assert set(report) == REPORT_FIELDS | {
+        "nonstandard_metrics",
+        "warning",
+        "nonstandard_per_class_fid_by_class",
+    }
     # Random weights: nothing is called FID; the numbers live under nonstandard_metrics.
     assert report["metrics"] == {} and report["standard_weights"] is False and "NOT" in report["warning"]
     scores = report["nonstandard_metrics"]
     assert scores["fid"] == pytest.approx(0.0, abs=1e-6)  # same seed -> the very same samples
     assert scores["precision"] == 1.0 and scores["recall"] == 1.0
-    assert set(scores["per_class_fid"]) == {"0", "1"}
-    assert all(v == pytest.approx(0.0, abs=1e-6) for v in scores["per_class_fid"].values())
+    by_class = report["nonstandard_per_class_fid_by_class"]
+    assert set(by_class) == {"0", "1"}
+    assert all(v == pytest.approx(0.0, abs=1e-6) for v in by_class.values())
+    assert scores["per_class_fid"] == pytest.approx(np.mean(list(by_class.values())))
     assert 1.0 <= scores["is_mean"] and scores["is_std"] >= 0
     # Identical sets (subsets of 4 out of 4 are permutations): the unbiased MMD of a set with itself.
     assert scores["kid_mean"] == pytest.approx(mmd2_unbiased(own.features(), own.features()), rel=1e-9)
@@ -166,12 +172,8 @@ def test_scores_of_a_pipeline_against_its_own_samples(extractor):
     assert report["num_samples"] == 4 and report["seed"] == 3 and report["dtype"] == "fp32"
     json.dumps(report)  # serialisable as is
     logged = tracker_scores(report)
-    assert set(logged) == {
-        f"eval/nonstandard_{m}" for m in ("fid", "is_mean", "is_std", "kid_mean", "kid_std")
-    } | {
-        "eval/nonstandard_precision",
-        "eval/nonstandard_recall",
-    }
+    metric_names = ("fid", "is_mean", "is_std", "kid_mean", "kid_std", "precision", "recall", "per_class_fid")
+    assert logged == {f"eval/nonstandard_{m}": scores[m] for m in metric_names}
 
     # Another seed gives other samples and a positive distance. This reference has statistics only
     # (as a file from another tool), so the FID goes through the D x D route; its covariance is made
@@ -242,6 +244,19 @@ def test_bad_requests_are_refused_with_clear_messages(extractor, shapes_referenc
         parse_metrics("fid,lpips")
     with pytest.raises(ValueError, match="num_samples"):
         evaluate_pipeline(pipe, num_samples=1, reference=None, metrics="is", inception=extractor)
+    with pytest.raises(ValueError, match="must be numbers"):
+        build_report(
+            {"per_class_fid": {"0": 1.0}},
+            num_samples=2,
+            weights_sha256="x",
+            standard_weights=True,
+            resize_mode="tf_bilinear",
+            reference=None,
+            reference_metadata=None,
+            seed=0,
+            truncation=None,
+            dtype="fp32",
+        )
     with pytest.raises(ValueError, match="unknown metric names"):
         build_report(
             {"fid_score": 1.0},

@@ -40,17 +40,25 @@ def build_report(
     seed: int,
     truncation: float | None,
     dtype: str,
+    per_class_fid_by_class: dict[str, float] | None = None,
 ) -> dict:
     """Assembles the report; scores from non-standard weights never land under 'metrics'.
 
-    Fields: metrics (any subset of fid, is_mean, is_std, kid_mean, kid_std, precision, recall,
-    per_class_fid), num_samples, inception_weights_sha256, standard_weights, resize_mode, reference,
-    reference_metadata, seed, truncation, dtype, versions; plus nonstandard_metrics and warning when
-    the weights are not the standard ones.
+    Fields: metrics (numbers only: any subset of fid, is_mean, is_std, kid_mean, kid_std, precision,
+    recall, per_class_fid = the mean of the per-class FIDs, a.k.a. intra-FID), num_samples,
+    inception_weights_sha256, standard_weights, resize_mode, reference, reference_metadata, seed,
+    truncation, dtype, versions; per_class_fid_by_class ({class index: FID}) when computed; and
+    nonstandard_metrics (+ nonstandard_per_class_fid_by_class) and warning instead when the weights
+    are not the standard ones.
     """
     unknown = set(scores) - set(METRIC_KEYS)
     if unknown:
         raise ValueError(f"unknown metric names {sorted(unknown)}; expected a subset of {METRIC_KEYS}")
+    not_numbers = sorted(
+        k for k, v in scores.items() if isinstance(v, bool) or not isinstance(v, (int, float))
+    )
+    if not_numbers:
+        raise ValueError(f"metric values must be numbers; {not_numbers} are not")
     report = {
         "metrics": dict(scores) if standard_weights else {},
         "num_samples": int(num_samples),
@@ -64,6 +72,9 @@ def build_report(
         "dtype": dtype,
         "versions": library_versions(),
     }
+    if per_class_fid_by_class is not None:
+        by_class_key = "per_class_fid_by_class" if standard_weights else "nonstandard_per_class_fid_by_class"
+        report[by_class_key] = dict(per_class_fid_by_class)
     if not standard_weights:
         report["nonstandard_metrics"] = dict(scores)
         report["warning"] = NONSTANDARD_WARNING
@@ -82,10 +93,10 @@ def tracker_scores(report: dict, prefix: str = "eval/") -> dict[str, float]:
     """Flat scalar scores of a report for a tracker (TensorBoard, W&B), e.g. {"eval/fid": 18.6}.
 
     Scores from non-standard weights are named ``{prefix}nonstandard_<metric>`` so that no chart
-    calls them FID or IS; the per-class dict is left out.
+    calls them FID or IS.
     """
     if report.get("standard_weights"):
         scores, name_prefix = report["metrics"], prefix
     else:
         scores, name_prefix = report.get("nonstandard_metrics", {}), f"{prefix}nonstandard_"
-    return {f"{name_prefix}{name}": float(value) for name, value in scores.items() if name != "per_class_fid"}
+    return {f"{name_prefix}{name}": float(value) for name, value in scores.items()}

@@ -58,6 +58,10 @@ def _per_class_fid(
         if real.shape[0] < 2 or fake.shape[0] < 2:
             continue  # a covariance needs two samples on each side
         scores[str(int(label))] = frechet_distance_from_features(real, fake)
+    if not scores:
+        raise ValueError(
+            "per-class FID needs at least 2 reference images and 2 samples of a class; no class had both"
+        )
     return scores
 
 
@@ -224,8 +228,10 @@ def evaluate_pipeline(
         scores["precision"], scores["recall"] = precision_recall(
             reference.features, collector.features(), k=pr_k, device=inception.device
         )
+    by_class = None
     if per_class_fid:
-        scores["per_class_fid"] = _per_class_fid(reference, collector.features(), labels)
+        by_class = _per_class_fid(reference, collector.features(), labels)
+        scores["per_class_fid"] = float(np.mean(list(by_class.values())))  # intra-FID
 
     if dtype is None:
         dtype = _DTYPE_NAMES.get(getattr(pipeline.generator, "dtype", None), "unknown")
@@ -240,4 +246,5 @@ def evaluate_pipeline(
         seed=seed,
         truncation=truncation,
         dtype=dtype,
+        per_class_fid_by_class=by_class,
     )
