@@ -14,6 +14,7 @@ and each other row shows its speed-up over it, measured in the same run. See doc
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -133,12 +134,18 @@ def run_variants(args, variants, prepare, isolated_kind: str, isolated_kwargs, s
                           max_seconds=plan["max_seconds"], threads=torch.get_num_threads())
             row, reason = run_isolated(isolated_kind, kwargs, args.compile_timeout)
             rows[index] = row or skipped(variant, reason)
-        elif args.interleave:
-            prepared.append((index, prepare(variant, plan["warmup"])))
         else:
-            item = prepare(variant, plan["warmup"])
-            rows[index] = item.row(time_calls(item, device, warmup=0, iters=plan["iters"],
-                                              max_seconds=plan["max_seconds"]))
+            try:
+                item = prepare(variant, plan["warmup"])
+                if args.interleave:
+                    prepared.append((index, item))
+                else:
+                    rows[index] = item.row(time_calls(item, device, warmup=0, iters=plan["iters"],
+                                                      max_seconds=plan["max_seconds"]))
+            except RuntimeError as error:  # e.g. CUDA out of memory at a large batch: record it, go on
+                rows[index] = skipped(variant, f"failed: {type(error).__name__}: {str(error).splitlines()[0][:100]}")
+            item = None
+            free_memory(device)
         progress.update(1)
     if prepared:
         progress.set_description(f"{isolated_kwargs['label']}: {len(prepared)} variants in turns")
@@ -147,6 +154,13 @@ def run_variants(args, variants, prepare, isolated_kind: str, isolated_kwargs, s
         for (index, item), timing in zip(prepared, timings):
             rows[index] = item.row(timing)
     return [rows[index] for index in sorted(rows)]
+
+
+def free_memory(device: torch.device) -> None:
+    """Collect what the last variant left (accelerate keeps reference cycles) and return CUDA's cache."""
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
 
 
 def run_train(args, bench, templates, device, progress) -> list[Row]:

@@ -101,6 +101,20 @@ def test_bf16_autocast_is_close_to_fp32():
     torch.testing.assert_close(logits_bf16.float(), logits, rtol=0.1, atol=0.1 * logits.abs().max().item())
 
 
+def test_spectral_norm_stays_fp32_under_autocast():
+    """sigma and W / sigma (power iteration included, train mode) are not computed in bf16."""
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    G, _ = tiny_models()
+    G_autocast = copy.deepcopy(G)
+    G.to(device), G_autocast.to(device)
+    plain = [m.weight for m in spectral_normed_modules(G)]
+    with torch.autocast(device, dtype=torch.bfloat16):
+        cast = [m.weight for m in spectral_normed_modules(G_autocast)]
+    assert all(w.dtype == torch.float32 for w in cast)
+    for a, b in zip(cast, plain):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
+
+
 def test_channels_last_outputs_equal_contiguous():
     G, D = tiny_models()
     G.eval(), D.eval()
