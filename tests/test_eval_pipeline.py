@@ -183,16 +183,18 @@ def test_scores_of_a_pipeline_against_its_own_samples(extractor):
     )
     other = evaluate_pipeline(
         pipe,
-        num_samples=4,
+        num_samples=2,
         reference=stats_only,
         metrics=("fid",),
-        batch_size=4,
+        batch_size=2,
         seed=4,
         inception=extractor,
         progress=False,
     )
     fid = other["nonstandard_metrics"]["fid"]
-    assert np.isfinite(fid) and fid > 2048 * 1e-4  # at least the added variance
+    # W2 only shrinks under projection: on the ~2040 directions where both covariances are ~0 but
+    # the reference's has the added 1e-4, the distance is already about 2040 * 1e-4.
+    assert np.isfinite(fid) and fid > 2000 * 1e-4
 
 
 def test_unconditional_bf16_pipeline_inception_score_only(extractor):
