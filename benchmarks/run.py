@@ -245,6 +245,10 @@ def main(argv=None) -> dict:
         "load_average_at_start": _load_average(),
     }
     print(f"device: {header['device']}\nversions: {json.dumps(header['versions'])}", flush=True)
+    load = header["load_average_at_start"]
+    if args.device == "cpu" and torch.get_num_threads() > 1 and load is not None and load > 1.0:
+        print(f"note: load average {load} (other jobs running); threads spin-wait for each other on a busy "
+              "CPU and timings swing widely: consider --threads 1", flush=True)
     rows: list[Row] = []
     counts: dict[str, dict] = {}
     peaks: dict = {}
