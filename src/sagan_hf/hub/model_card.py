@@ -29,6 +29,7 @@ _METRICS = {
     "kid_mean": ("KID", "kid"),
     "precision": ("Precision", "precision"),
     "recall": ("Recall", "recall"),
+    "per_class_fid": ("Intra-FID (mean per-class FID)", "fid"),
 }
 _METRIC_STDS = {"is_mean": "is_std", "kid_mean": "kid_std"}
 
