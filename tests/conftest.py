@@ -54,3 +54,14 @@ def _no_dataset_shutdown_sleep():
 
     datasets.config.SLEEP_TIME_ON_THREADS_SHUTDOWN = 0
     yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_accelerate_state():
+    """Accelerate keeps process-wide singleton state (mixed precision, device, gradient state): a test that
+    builds a bf16 Accelerator would otherwise silently make the next test's Accelerator bf16 too."""
+    yield
+    from accelerate.state import AcceleratorState, GradientState
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
