@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass
 
 import torch
-from accelerate.state import AcceleratorState
+from accelerate.state import AcceleratorState, GradientState
 
 from sagan_hf.models import set_attention_implementation
 from sagan_hf.training.ema import GeneratorEMA
@@ -67,6 +67,7 @@ def build_train_step(bench: BenchConfig, templates, batch: int, variant: TrainVa
     # Each variant gets its own mixed precision. Steps built before stay usable: accelerate bakes
     # autocast into each prepared model's forward.
     AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
     config = bench.train_config(
         batch, output_dir, mixed_precision=variant.mixed_precision, channels_last=variant.channels_last,
         compile=variant.compile,

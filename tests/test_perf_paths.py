@@ -16,7 +16,7 @@ import types
 
 import pytest
 import torch
-from accelerate.state import AcceleratorState
+from accelerate.state import AcceleratorState, GradientState
 
 from sagan_hf.models import SAGANDiscriminator, SAGANGenerator, set_attention_implementation
 from sagan_hf.models.inference import fold_spectral_norm, is_spectral_norm_folded, spectral_normed_modules
@@ -207,6 +207,7 @@ def build_step(tmp_path, attention: str, mixed_precision: str = "no", channels_l
                compile: bool = False):
     """SAGANTrainStep assembled as trainer.train does, from the shapes-tiny preset."""
     AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
     config = make_config(
         "shapes-tiny", output_dir=str(tmp_path / f"run-{attention}-{mixed_precision}-{channels_last}"),
         mixed_precision=mixed_precision, channels_last=channels_last, compile=compile, num_classes=NUM_CLASSES,
