@@ -10,6 +10,8 @@ VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 DEMO_DIR ?= runs/shapes-demo
 DEMO_SECONDS ?= 300
+# accelerate launch would pin one thread per process; the single demo process gets every core.
+DEMO_THREADS ?= $(shell nproc 2>/dev/null || echo 1)
 BIN := $(VENV)/bin
 
 .PHONY: install test demo clean-demo
@@ -27,7 +29,7 @@ test: install
 	$(BIN)/python -m pytest
 
 demo: install
-	$(BIN)/accelerate launch --num_processes 1 --num_machines 1 --mixed_precision no --dynamo_backend no \
+	OMP_NUM_THREADS=$(DEMO_THREADS) $(BIN)/accelerate launch --num_processes 1 --num_machines 1 --mixed_precision no --dynamo_backend no \
 		scripts/train.py --preset shapes-demo --output_dir $(DEMO_DIR) --max_train_seconds $(DEMO_SECONDS)
 	$(BIN)/python scripts/demo_report.py --pipeline $(DEMO_DIR) --output_dir $(DEMO_DIR)/report
 
