@@ -19,8 +19,7 @@ import torch
 from accelerate.state import AcceleratorState, GradientState
 
 from sagan_hf.models import set_attention_implementation
-from sagan_hf.training.ema import GeneratorEMA
-from sagan_hf.training.train_step import SAGANTrainStep, make_adam
+from sagan_hf.training.assembly import assemble_training
 from sagan_hf.training.trainer import build_models, make_accelerator
 
 from configs import BenchConfig
@@ -76,23 +75,7 @@ def build_train_step(bench: BenchConfig, templates, batch: int, variant: TrainVa
     generator, discriminator = (copy.deepcopy(model) for model in templates)
     for model in (generator, discriminator):
         set_attention_implementation(model, variant.attention)
-        if config.channels_last:
-            model.to(memory_format=torch.channels_last)
-    ema = GeneratorEMA(generator, config.ema_decay, config.ema_start_step, config.ema_warmup)
-    ema.model.to(accelerator.device)
-    betas = (config.adam_beta1, config.adam_beta2)
-    optimizer_g = make_adam(generator.parameters(), config.learning_rate_g, betas, config.adam_epsilon)
-    optimizer_d = make_adam(discriminator.parameters(), config.learning_rate_d, betas, config.adam_epsilon)
-    generator, discriminator, optimizer_g, optimizer_d = accelerator.prepare(
-        generator, discriminator, optimizer_g, optimizer_d
-    )
-    step = SAGANTrainStep(
-        accelerator, generator, discriminator, optimizer_g, optimizer_d, z_dim=config.z_dim,
-        num_classes=bench.num_classes, n_dis=config.n_dis,
-        gradient_accumulation_steps=config.gradient_accumulation_steps, ema=ema, channels_last=config.channels_last,
-    )
-    generator.train()
-    discriminator.train()
+    step = assemble_training(accelerator, config, generator, discriminator, bench.num_classes).step
     return step, accelerator
 
 

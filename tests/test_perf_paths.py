@@ -23,8 +23,7 @@ from sagan_hf.models.inference import fold_spectral_norm, is_spectral_norm_folde
 from sagan_hf.pipelines import pipeline_sagan
 from sagan_hf.pipelines.pipeline_sagan import SAGANPipeline
 from sagan_hf.training.config import make_config
-from sagan_hf.training.ema import GeneratorEMA
-from sagan_hf.training.train_step import SAGANTrainStep, make_adam
+from sagan_hf.training.assembly import assemble_training
 from sagan_hf.training.trainer import build_models, make_accelerator
 
 NUM_CLASSES = 3
@@ -220,19 +219,7 @@ def build_step(tmp_path, attention: str, mixed_precision: str = "no", channels_l
         with torch.no_grad():
             for block in model.attentions.values():
                 block.gamma.fill_(0.7)
-        if channels_last:
-            model.to(memory_format=torch.channels_last)
-    ema = GeneratorEMA(generator, config.ema_decay, config.ema_start_step, config.ema_warmup)
-    betas = (config.adam_beta1, config.adam_beta2)
-    optimizer_g = make_adam(generator.parameters(), config.learning_rate_g, betas, config.adam_epsilon)
-    optimizer_d = make_adam(discriminator.parameters(), config.learning_rate_d, betas, config.adam_epsilon)
-    generator, discriminator, optimizer_g, optimizer_d = accelerator.prepare(
-        generator, discriminator, optimizer_g, optimizer_d
-    )
-    step = SAGANTrainStep(
-        accelerator, generator, discriminator, optimizer_g, optimizer_d, z_dim=config.z_dim,
-        num_classes=NUM_CLASSES, ema=ema, channels_last=channels_last,
-    )
+    step = assemble_training(accelerator, config, generator, discriminator, NUM_CLASSES).step
     return step, config
 
 

@@ -23,11 +23,10 @@ from tqdm.auto import tqdm
 
 from ..models import SAGANDiscriminator, SAGANGenerator
 from . import checkpointing
+from .assembly import assemble_training
 from .config import TrainConfig
 from .data import TrainDataStream
-from .ema import GeneratorEMA
 from .pipeline_export import build_pipeline, save_pipeline
-from .train_step import SAGANTrainStep, make_adam
 from .validation_images import fixed_validation_inputs, render_validation_grid, save_and_log_grid
 
 logger = logging.getLogger(__name__)
@@ -169,25 +168,12 @@ def train(config: TrainConfig) -> TrainResult:
     # -- models: the same initial weights on every rank, then per-rank randomness for z and labels -------
     set_seed(config.seed)
     generator, discriminator = build_models(config, num_classes)
-    if config.channels_last:
-        generator.to(memory_format=torch.channels_last)
-        discriminator.to(memory_format=torch.channels_last)
-    ema = GeneratorEMA(generator, config.ema_decay, config.ema_start_step, config.ema_warmup)
-    ema.model.to(accelerator.device)
     set_seed(config.seed, device_specific=True)
-    betas = (config.adam_beta1, config.adam_beta2)
-    optimizer_g = make_adam(generator.parameters(), config.learning_rate_g, betas, config.adam_epsilon)
-    optimizer_d = make_adam(discriminator.parameters(), config.learning_rate_d, betas, config.adam_epsilon)
-    generator, discriminator, optimizer_g, optimizer_d = accelerator.prepare(
-        generator, discriminator, optimizer_g, optimizer_d
-    )
+    prepared = assemble_training(accelerator, config, generator, discriminator, num_classes)
+    generator, discriminator, ema, train_step = prepared.generator, prepared.discriminator, prepared.ema, prepared.step
+    optimizer_g, optimizer_d = prepared.optimizer_g, prepared.optimizer_d
     state = TrainState()
     accelerator.register_for_checkpointing(ema, state)
-    train_step = SAGANTrainStep(
-        accelerator, generator, discriminator, optimizer_g, optimizer_d, z_dim=config.z_dim,
-        num_classes=num_classes, n_dis=config.n_dis, gradient_accumulation_steps=config.gradient_accumulation_steps,
-        ema=ema, channels_last=config.channels_last,
-    )
     unwrapped_g = accelerator.unwrap_model(generator, keep_torch_compile=False)
     unwrapped_d = accelerator.unwrap_model(discriminator, keep_torch_compile=False)
 
