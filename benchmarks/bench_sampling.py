@@ -7,18 +7,15 @@ each time a layer reads it (the plain path of a model with parametrised weights)
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import gc
 import time
-import types
 from dataclasses import dataclass
 
 import torch
 
 from sagan_hf.models import set_attention_implementation
 from sagan_hf.models.inference import fold_spectral_norm
-from sagan_hf.pipelines import pipeline_sagan
 from sagan_hf.pipelines.pipeline_sagan import SAGANPipeline
 
 from measure import Timing, time_calls
@@ -52,17 +49,6 @@ VARIANTS = [
 ]
 
 
-@contextlib.contextmanager
-def spectral_norm_cache_disabled():
-    """Run the pipeline with its `parametrize.cached()` turned into a no-op (the baseline only)."""
-    original = pipeline_sagan.parametrize
-    pipeline_sagan.parametrize = types.SimpleNamespace(cached=contextlib.nullcontext)
-    try:
-        yield
-    finally:
-        pipeline_sagan.parametrize = original
-
-
 def build_pipeline(template_generator, variant: SampleVariant, device: torch.device) -> SAGANPipeline:
     """A pipeline around a copy of the generator, set up as `variant` says."""
     generator = copy.deepcopy(template_generator).eval()
@@ -74,7 +60,9 @@ def build_pipeline(template_generator, variant: SampleVariant, device: torch.dev
         generator.to(memory_format=torch.channels_last)
     if variant.compile:
         generator.compile()
-    return SAGANPipeline(generator=generator)
+    pipe = SAGANPipeline(generator=generator)
+    pipe.cache_spectral_norm = variant.sn != "recomputed"
+    return pipe
 
 
 class PreparedSampler:
@@ -91,9 +79,7 @@ class PreparedSampler:
         self.warmup_s = time.perf_counter() - start
 
     def __call__(self) -> None:
-        guard = spectral_norm_cache_disabled() if self.variant.sn == "recomputed" else contextlib.nullcontext()
-        with guard:
-            self.pipe(batch_size=self.batch, generator=self.seed, output_type="pt")
+        self.pipe(batch_size=self.batch, generator=self.seed, output_type="pt")
 
     def row(self, timing: Timing) -> Row:
         """The table row of this variant; frees the pipeline."""

@@ -8,11 +8,9 @@ training step (about 90 s on 2 idle cores; SAGAN_HF_SKIP_COMPILE_TESTS=1 skips t
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import os
 import shutil
-import types
 
 import pytest
 import torch
@@ -20,7 +18,6 @@ from accelerate.state import AcceleratorState, GradientState
 
 from sagan_hf.models import SAGANDiscriminator, SAGANGenerator, set_attention_implementation
 from sagan_hf.models.inference import fold_spectral_norm, is_spectral_norm_folded, spectral_normed_modules
-from sagan_hf.pipelines import pipeline_sagan
 from sagan_hf.pipelines.pipeline_sagan import SAGANPipeline
 from sagan_hf.training.config import make_config
 from sagan_hf.training.assembly import assemble_training
@@ -143,16 +140,6 @@ def test_channels_last_outputs_equal_contiguous():
 # -- spectral norm at sampling time ---------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def pipeline_without_sn_cache():
-    original = pipeline_sagan.parametrize
-    pipeline_sagan.parametrize = types.SimpleNamespace(cached=contextlib.nullcontext)
-    try:
-        yield
-    finally:
-        pipeline_sagan.parametrize = original
-
-
 def sample(pipe):
     return pipe(batch_size=5, generator=torch.Generator().manual_seed(3), output_type="pt").images
 
@@ -161,8 +148,9 @@ def test_folded_and_cached_spectral_norm_sample_the_same_images():
     G, _ = tiny_models()
     pipe = SAGANPipeline(generator=G)
     cached = sample(pipe)
-    with pipeline_without_sn_cache():
-        recomputed = sample(pipe)
+    pipe.cache_spectral_norm = False
+    recomputed = sample(pipe)
+    pipe.cache_spectral_norm = True
     folded_generator = fold_spectral_norm(copy.deepcopy(G))
     folded = sample(SAGANPipeline(generator=folded_generator))
     torch.testing.assert_close(cached, recomputed, rtol=0, atol=1e-6)
