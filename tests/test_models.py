@@ -133,3 +133,25 @@ def test_bf16_forward_on_cpu():
     images = G(torch.randn(2, 128, dtype=torch.bfloat16), labels)
     assert images.dtype == torch.bfloat16 and torch.isfinite(images).all()
     assert D(images, labels).dtype == torch.bfloat16
+
+
+def test_spectral_norm_runs_outside_autocast(monkeypatch):
+    # On CUDA autocast would run the power iteration's matrix-vector products in bf16; the parametrisation
+    # switches autocast off around it. CPU autocast leaves mv alone, so check the switch itself.
+    from torch.nn.utils.parametrizations import _SpectralNorm
+
+    seen = []
+    original = _SpectralNorm.forward
+
+    def recording_forward(self, weight):
+        seen.append(torch.is_autocast_enabled(weight.device.type))
+        return original(self, weight)
+
+    monkeypatch.setattr(_SpectralNorm, "forward", recording_forward)
+    D = SAGANDiscriminator(sample_size=32, attention_resolutions=(16,), **SMALL).train()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert torch.is_autocast_enabled("cpu")
+        D(torch.randn(2, 3, 32, 32), torch.tensor([0, 1]))
+    assert seen and not any(seen)
+    assert D.blocks[0].conv1.parametrizations.weight.original.dtype == torch.float32
+    assert D.blocks[0].conv1.parametrizations.weight[0]._u.dtype == torch.float32

@@ -77,3 +77,30 @@ def test_bad_flags_exit_with_usage(capsys):
     assert "comma list" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         config_from_args(["--preset", "nope"])
+
+
+def test_fp16_from_accelerate_config_or_environment_is_refused(monkeypatch, tmp_path):
+    from sagan_hf.training.config import make_config
+    from sagan_hf.training.trainer import make_accelerator
+
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "fp16")  # what `accelerate launch --mixed_precision fp16` sets
+    config = make_config("shapes-tiny", output_dir=str(tmp_path))
+    assert config.mixed_precision is None  # not given on our command line
+    with pytest.raises(ValueError, match="fp16 mixed precision is not supported"):
+        make_accelerator(config)
+
+
+def test_the_best_fid_of_an_earlier_run_is_kept_on_resume(tmp_path):
+    import json
+
+    from sagan_hf.training.periodic_eval import PeriodicEvaluator
+
+    best = tmp_path / "best"
+    best.mkdir()
+    (best / "eval_report.json").write_text(json.dumps({"metrics": {"fid": 12.5}}))
+    evaluator = PeriodicEvaluator(reference="ref.npz", num_samples=10, batch_size=5, seed=0, inception_weights=None,
+                                  output_dir=tmp_path, device="cpu")
+    assert evaluator.best_fid == 12.5
+    fresh = PeriodicEvaluator(reference="ref.npz", num_samples=10, batch_size=5, seed=0, inception_weights=None,
+                              output_dir=tmp_path / "new", device="cpu")
+    assert fresh.best_fid == float("inf")

@@ -201,3 +201,11 @@ def test_compiled_training_checkpoints_and_resumes(tmp_path, data_dir):
     pipe = SAGANPipeline.from_pretrained(out)
     images = pipe(class_labels=[0, 1], generator=torch.Generator().manual_seed(0), output_type="pt").images
     assert torch.isfinite(images).all()
+
+
+def test_a_new_run_into_a_folder_with_checkpoints_is_refused(tmp_path, data_dir):
+    out = tmp_path / "run"
+    train(tiny_config(out, data_dir, max_train_steps=2))
+    with pytest.raises(ValueError, match="already holds checkpoints .* --resume_from_checkpoint latest"):
+        train(tiny_config(out, data_dir, max_train_steps=4))
+    assert [step for step, _ in list_checkpoints(out)] == [2]  # nothing of the old run was touched

@@ -106,15 +106,15 @@ def frechet_distance_from_features(features1, features2) -> float:
     divided by sqrt((N1 - 1)(N2 - 1)). That costs an N1 x N2 SVD instead of D x D eigensolves,
     so it is fast and exact for small sets (per-class FID); large sets use the D x D route.
     """
-    f1 = np.asarray(features1, dtype=np.float64)
-    f2 = np.asarray(features2, dtype=np.float64)
+    f1, f2 = np.asarray(features1), np.asarray(features2)
     if f1.ndim != 2 or f2.ndim != 2 or f1.shape[1] != f2.shape[1]:
         raise ValueError(f"features must be [N, D] arrays with the same D, got {f1.shape} and {f2.shape}")
     n1, n2, dim = f1.shape[0], f2.shape[0], f1.shape[1]
     if n1 < 2 or n2 < 2:
         raise ValueError(f"each feature set needs at least 2 samples, got {n1} and {n2}")
-    if n1 * n2 > dim * dim:
+    if n1 * n2 > dim * dim:  # decided before any float64 copy: large sets stream through the accumulator
         return frechet_distance(*gaussian_statistics(f1), *gaussian_statistics(f2))
+    f1, f2 = f1.astype(np.float64), f2.astype(np.float64)
     mu1, mu2 = f1.mean(axis=0), f2.mean(axis=0)
     a1, a2 = f1 - mu1, f2 - mu2
     trace1 = np.sum(a1 * a1) / (n1 - 1)

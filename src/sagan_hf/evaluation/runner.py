@@ -131,7 +131,7 @@ def _sample_space_fid_possible(reference: ReferenceStats | None, num_samples: in
 
 def _fid(reference: ReferenceStats, collector: FeatureCollector) -> float:
     fake_features = collector.features()
-    if fake_features is not None and _has_full_reference_features(reference):
+    if fake_features is not None and _sample_space_fid_possible(reference, fake_features.shape[0], ("fid",)):
         # Same number, computed in sample space (fast and exact for small sets; see the function).
         return frechet_distance_from_features(reference.features, fake_features)
     # Reference first: its covariance (many images) is usually full rank, the fast Cholesky route.

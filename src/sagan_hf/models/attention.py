@@ -32,12 +32,11 @@ class SelfAttention2d(nn.Module):
         self.implementation = "fused"  # or "explicit": the plain path, kept for baselines and checks
 
     def _project(self, x: torch.Tensor):
-        batch = x.shape[0]
         # (B, N, C/8), (B, N/4, C/8), (B, N/4, C/2): positions on the sequence axis.
         query = self.query(x).flatten(2).transpose(1, 2)
         key = F.max_pool2d(self.key(x), 2).flatten(2).transpose(1, 2)
         value = F.max_pool2d(self.value(x), 2).flatten(2).transpose(1, 2)
-        return query.reshape(batch, -1, query.shape[-1]), key, value
+        return query, key, value
 
     def forward(self, x: torch.Tensor, output_attentions: bool = False):
         """Returns `x + gamma * o`, and with `output_attentions=True` also beta of shape (B, N, N/4)."""

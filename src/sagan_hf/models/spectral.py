@@ -2,15 +2,33 @@
 
 import torch
 from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
+from torch.nn.utils import parametrize
+from torch.nn.utils.parametrizations import _SpectralNorm
 
 # The reference SAGAN/BigGAN code uses one power iteration per training step and a small epsilon.
 SPECTRAL_NORM_EPS = 1e-6
 
 
+class AutocastSafeSpectralNorm(_SpectralNorm):
+    """torch's spectral norm, with the power iteration and sigma kept out of autocast.
+
+    On CUDA, autocast runs `torch.mv` in bf16: u, v and sigma would only be bf16-accurate, a random
+    rescaling of every weight at every step. With autocast off they stay in the weight's own dtype
+    (fp32 in mixed-precision training). Same state-dict keys as torch's parametrisation.
+    """
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        if weight.is_meta:  # models built empty for loading: no autocast on meta tensors, nothing to compute
+            return super().forward(weight)
+        with torch.autocast(weight.device.type, enabled=False):
+            return super().forward(weight)
+
+
 def sn(module: nn.Module) -> nn.Module:
     """Wrap `module.weight` in a spectral-norm parametrisation (one power iteration per training call)."""
-    return spectral_norm(module, n_power_iterations=1, eps=SPECTRAL_NORM_EPS)
+    parametrization = AutocastSafeSpectralNorm(module.weight, n_power_iterations=1, dim=0, eps=SPECTRAL_NORM_EPS)
+    parametrize.register_parametrization(module, "weight", parametrization)
+    return module
 
 
 def sn_conv2d(in_channels: int, out_channels: int, kernel_size: int = 3, bias: bool = True) -> nn.Module:

@@ -207,13 +207,15 @@ class SAGANPipeline(DiffusionPipeline):
 
         was_training = self.generator.training
         self.generator.eval()
-        with parametrize.cached() if self.cache_spectral_norm else contextlib.nullcontext():
-            output = self.generator(
-                latents.to(device=device, dtype=dtype),
-                None if class_labels is None else class_labels.to(device),
-                output_attentions=output_attentions,
-            )
-        self.generator.train(was_training)
+        try:
+            with parametrize.cached() if self.cache_spectral_norm else contextlib.nullcontext():
+                output = self.generator(
+                    latents.to(device=device, dtype=dtype),
+                    None if class_labels is None else class_labels.to(device),
+                    output_attentions=output_attentions,
+                )
+        finally:
+            self.generator.train(was_training)
         images, attentions = output if output_attentions else (output, None)
 
         images = self.image_processor.postprocess(images.float(), output_type=output_type)

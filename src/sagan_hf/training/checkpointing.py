@@ -44,6 +44,14 @@ def list_checkpoints(output_dir: str | Path) -> list[tuple[int, Path]]:
 def resolve_checkpoint(output_dir: str | Path, spec: str | None) -> Path | None:
     """The checkpoint to resume from: `latest` (None when there is none yet) or an explicit folder."""
     if spec is None:
+        existing = list_checkpoints(output_dir)
+        if existing:
+            # A new run here would prune its own (lower-numbered) checkpoints first, and `latest` would
+            # later pick the old run's: refuse rather than mix two runs in one folder.
+            raise ValueError(
+                f"{output_dir} already holds checkpoints of a run (up to {existing[-1][1].name}): pass "
+                "--resume_from_checkpoint latest to continue it, or choose another --output_dir"
+            )
         return None
     if spec == "latest":
         checkpoints = list_checkpoints(output_dir)

@@ -28,9 +28,17 @@ class PeriodicEvaluator:
         self.inception_weights = inception_weights
         self.best_dir = Path(output_dir) / "best"
         self.device = device
-        self.best_fid = math.inf
+        self.best_fid = self._saved_best_fid()
         self.last_report: dict | None = None
         self._extractor = None
+
+    def _saved_best_fid(self) -> float:
+        """The FID of `best/` from an earlier (resumed) run, so a worse model never replaces it."""
+        report = self.best_dir / "eval_report.json"
+        if not report.is_file():
+            return math.inf
+        fid = json.loads(report.read_text(encoding="utf-8")).get("metrics", {}).get("fid")
+        return math.inf if fid is None else float(fid)
 
     def __call__(self, pipeline, step: int) -> dict:
         """Evaluate; returns tracker values (eval/fid, eval/is_mean, ...); saves `best/` on a new best FID."""

@@ -105,12 +105,18 @@ def make_accelerator(config: TrainConfig) -> Accelerator:
         from accelerate.utils import TorchDynamoPlugin
 
         kwargs["dynamo_plugin"] = TorchDynamoPlugin(backend=config.compile_backend)
-    return Accelerator(
+    accelerator = Accelerator(
         mixed_precision=config.mixed_precision,
         log_with=_trackers(config.report_to),
         project_config=ProjectConfiguration(project_dir=config.output_dir, logging_dir=str(Path(config.output_dir) / "logs")),
         **kwargs,
     )
+    if accelerator.mixed_precision == "fp16":  # picked up from `accelerate config` or the environment
+        raise ValueError(
+            "fp16 mixed precision is not supported: Accelerate shares one gradient scaler between the two "
+            "optimisers. Use --mixed_precision bf16 (no scaler needed) or 'no'."
+        )
+    return accelerator
 
 
 def _hparams(config: TrainConfig) -> dict:
