@@ -209,3 +209,18 @@ def test_a_new_run_into_a_folder_with_checkpoints_is_refused(tmp_path, data_dir)
     with pytest.raises(ValueError, match="already holds checkpoints .* --resume_from_checkpoint latest"):
         train(tiny_config(out, data_dir, max_train_steps=4))
     assert [step for step, _ in list_checkpoints(out)] == [2]  # nothing of the old run was touched
+
+
+def test_a_kill_inside_the_pipeline_export_loses_no_pipeline_part(tmp_path):
+    from sagan_hf.training.checkpointing import remove_stale_temporaries
+
+    # The state a kill leaves between "move the old generator aside" and "move the new one in".
+    out = tmp_path / "run"
+    (out / ".tmp-pipeline-old" / "generator").mkdir(parents=True)
+    (out / ".tmp-pipeline-old" / "generator" / "config.json").write_text("{}")
+    (out / ".tmp-pipeline" / "generator").mkdir(parents=True)
+    (out / "discriminator").mkdir()
+    remove_stale_temporaries(out)
+    assert (out / "generator" / "config.json").read_text() == "{}"
+    assert (out / "discriminator").is_dir()
+    assert not list(out.glob(".tmp-*"))

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from accelerate import Accelerator
 
+from .pipeline_export import restore_interrupted_export
+
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_PREFIX = "checkpoint-"
@@ -71,6 +73,7 @@ def remove_stale_temporaries(output_dir: str | Path) -> None:
     """Delete `.tmp-*` folders left by a run that was killed while writing (main process only)."""
     output_dir = Path(output_dir)
     if output_dir.is_dir():
+        restore_interrupted_export(output_dir)  # before its folder goes: it may hold the only copy
         for path in output_dir.glob(TEMP_PREFIX + "*"):
             logger.warning("removing %s, left incomplete by an interrupted run", path)
             shutil.rmtree(path, ignore_errors=True)

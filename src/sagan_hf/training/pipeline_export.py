@@ -38,3 +38,15 @@ def save_pipeline(pipeline: SAGANPipeline, output_dir: str | Path) -> None:
         entry.rename(target)
     shutil.rmtree(temporary, ignore_errors=True)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def restore_interrupted_export(output_dir: str | Path) -> None:
+    """Put back entries a kill left only in the old-pipeline folder (between the two renames above)."""
+    output_dir = Path(output_dir)
+    old = output_dir / _OLD_NAME
+    if not old.is_dir():
+        return
+    for entry in old.iterdir():
+        target = output_dir / entry.name
+        if not target.exists():
+            entry.rename(target)
