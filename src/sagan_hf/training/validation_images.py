@@ -27,21 +27,15 @@ def fixed_validation_inputs(
     return z, labels, rows, images_per_class
 
 
-def to_pil_images(images: torch.Tensor) -> list[Image.Image]:
-    """(B, 3, H, W) in [-1, 1] -> PIL images."""
-    pixels = ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return [Image.fromarray(a) for a in pixels.permute(0, 2, 3, 1).cpu().numpy()]
-
-
 @torch.no_grad()
 def render_validation_grid(generator: nn.Module, z: torch.Tensor, labels, rows: int, cols: int) -> Image.Image:
-    """Run the (eval-mode) generator on the fixed inputs and tile the images, one class per row."""
-    device = next(generator.parameters()).device
-    was_training = generator.training
-    generator.eval()
-    images = generator(z.to(device), None if labels is None else labels.to(device))
-    generator.train(was_training)
-    return make_image_grid(to_pil_images(images), rows=rows, cols=cols)
+    """Sample the (EMA) generator through the pipeline on the fixed inputs; one class per row."""
+    from ..pipelines import SAGANPipeline  # the same sampling and image conversion as every user gets
+
+    pipe = SAGANPipeline(generator=generator)
+    pipe.set_progress_bar_config(disable=True)
+    images = pipe(class_labels=labels, latents=z, output_type="pil").images
+    return make_image_grid(images, rows=rows, cols=cols)
 
 
 def save_and_log_grid(grid: Image.Image, output_dir: str | Path, step: int, accelerator: Accelerator) -> Path:
