@@ -247,31 +247,9 @@ def test_bad_requests_are_refused_with_clear_messages(extractor, shapes_referenc
     with pytest.raises(ValueError, match="num_samples"):
         evaluate_pipeline(pipe, num_samples=1, reference=None, metrics="is", inception=extractor)
     with pytest.raises(ValueError, match="must be numbers"):
-        build_report(
-            {"per_class_fid": {"0": 1.0}},
-            num_samples=2,
-            weights_sha256="x",
-            standard_weights=True,
-            resize_mode="tf_bilinear",
-            reference=None,
-            reference_metadata=None,
-            seed=0,
-            truncation=None,
-            dtype="fp32",
-        )
+        _report_with_metrics({"per_class_fid": {"0": 1.0}})
     with pytest.raises(ValueError, match="unknown metric names"):
-        build_report(
-            {"fid_score": 1.0},
-            num_samples=2,
-            weights_sha256="x",
-            standard_weights=True,
-            resize_mode="tf_bilinear",
-            reference=None,
-            reference_metadata=None,
-            seed=0,
-            truncation=None,
-            dtype="fp32",
-        )
+        _report_with_metrics({"fid_score": 1.0})
 
 
 def test_command_line_end_to_end(weights_file, tmp_path, monkeypatch):
@@ -362,3 +340,10 @@ def test_evaluate_script_refuses_without_standard_weights(tmp_path):
     assert "pt_inception-2015-12-05-6726825d.pth" in result.stderr
     assert "--inception_weights" in result.stderr and "SAGAN_INCEPTION_WEIGHTS" in result.stderr
     assert not (tmp_path / "report.json").exists()
+
+
+def _report_with_metrics(metrics: dict) -> dict:
+    return build_report(
+        metrics, num_samples=2, weights_sha256="x", standard_weights=True, resize_mode="tf_bilinear",
+        reference=None, reference_metadata=None, seed=0, truncation=None, dtype="fp32",
+    )
