@@ -32,7 +32,7 @@ demo: install
 	@if [ -d "$(DEMO_DIR)" ]; then echo "removing the previous demo run in $(DEMO_DIR)"; rm -rf "$(DEMO_DIR)"; fi
 	OMP_NUM_THREADS=$(DEMO_THREADS) $(BIN)/accelerate launch --num_processes 1 --num_machines 1 --mixed_precision no --dynamo_backend no \
 		scripts/train.py --preset shapes-demo --output_dir $(DEMO_DIR) --max_train_seconds $(DEMO_SECONDS)
-	$(BIN)/python scripts/demo_report.py --pipeline $(DEMO_DIR) --output_dir $(DEMO_DIR)/report
+	$(BIN)/sagan-hf demo --no_train --output_dir $(DEMO_DIR)
 
 clean-demo:
 	rm -rf $(DEMO_DIR)

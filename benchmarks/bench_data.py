@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from sagan_hf.training.data import TrainDataStream
-from sagan_hf.training.data_decode import decode_image
+from sagan_hf.data import DataOptions, ImageBatchStream
+from sagan_hf.data.decode import decode_image
 
 from results import Row
 
@@ -94,11 +94,11 @@ def decode_rows(jpegs: list[bytes], resolution: int) -> list[Row]:
 
 
 def stream_row(name: str, folder: Path, resolution: int, batch: int, workers: int) -> Row:
-    """One pass of TrainDataStream over `folder`; the first batch (start-up) is not timed."""
-    stream = TrainDataStream(
-        train_data_dir=str(folder), resolution=resolution, batch_size=batch, shuffle_buffer_size=0,
-        num_workers=workers, num_classes=NUM_CLASSES,
+    """One pass of ImageBatchStream over `folder`; the first batch (start-up) is not timed."""
+    options = DataOptions(
+        train_data_dir=str(folder), shuffle_buffer_size=0, dataloader_num_workers=workers, num_classes=NUM_CLASSES
     )
+    stream = ImageBatchStream(options, resolution=resolution, batch_size=batch)
     iterator = stream.iter_one_pass()
     next(iterator)
     start, images = time.perf_counter(), 0
@@ -112,8 +112,8 @@ def stream_row(name: str, folder: Path, resolution: int, batch: int, workers: in
 def measure(folder: Path, num_images: int, resolution: int, batch: int, worker_counts: list[int]) -> list[Row]:
     parquet_dir, wds_dir, jpegs = write_shards(folder, num_images)
     rows = decode_rows(jpegs[: min(len(jpegs), 128)], resolution)
-    rows.append(stream_row("TrainDataStream parquet, 0 workers", parquet_dir, resolution, batch, 0))
-    rows.append(stream_row("TrainDataStream webdataset, 0 workers", wds_dir, resolution, batch, 0))
+    rows.append(stream_row("ImageBatchStream parquet, 0 workers", parquet_dir, resolution, batch, 0))
+    rows.append(stream_row("ImageBatchStream webdataset, 0 workers", wds_dir, resolution, batch, 0))
     for workers in worker_counts:
-        rows.append(stream_row(f"TrainDataStream parquet, {workers} workers", parquet_dir, resolution, batch, workers))
+        rows.append(stream_row(f"ImageBatchStream parquet, {workers} workers", parquet_dir, resolution, batch, workers))
     return rows

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from sagan_hf.models import set_attention_implementation
-from sagan_hf.models.inference import fold_spectral_norm
+from sagan_hf.models.modeling_sagan import fold_spectral_norm
 from sagan_hf.pipelines.pipeline_sagan import SAGANPipeline
 
 from measure import Timing, time_calls

@@ -1,12 +1,12 @@
 #!/usr/bin/env python
-"""Compute Inception reference statistics of a real dataset (npz with metadata); see docs/evaluation.md.
+"""Compute Inception reference statistics of a real dataset; see docs/evaluation.md.
 
-Example:
-    python scripts/compute_reference_stats.py --dataset_name ILSVRC/imagenet-1k --resolution 128 \
-        --output imagenet128_train.npz
+A thin shim over `sagan-hf reference-stats`; `--help` lists the flags.
 """
 
-from sagan_hf.evaluation.commands import reference_main
+import sys
+
+from sagan_hf.cli.reference_stats import main
 
 if __name__ == "__main__":
-    reference_main()
+    sys.exit(main())

@@ -1,7 +1,7 @@
 """Conversion of BigGAN-PyTorch checkpoints, checked against a hand-written eval forward of that format.
 
 The state dicts are built here with that code base's key names and shapes (see the module docstring of
-`sagan_hf.hub.convert_biggan`), and `ref_*` below recompute its eval-mode forward directly from those
+`sagan_hf.convert.biggan`), and `ref_*` below recompute its eval-mode forward directly from those
 tensors: one power-iteration step from `u0` per spectral-norm layer, BN with stored statistics and
 gain 1 + table, attention with theta/phi/g/o.
 """
@@ -14,7 +14,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sagan_hf.hub.convert_biggan import (
+from sagan_hf.convert.biggan import (
     biggan_eval_singular_vectors,
     convert_biggan_checkpoint,
     convert_discriminator,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sagan_hf.training.data import TrainDataStream
-from sagan_hf.training.data_sources import detect_local_builder
+from streams import open_stream
+from sagan_hf.data.sources import detect_local_builder
 from test_data_shard_writers import (
     id_image,
     ids_of,
@@ -29,7 +29,7 @@ def test_builder_is_picked_from_the_files(tmp_path):
 
 def test_webdataset_tars_give_images_and_cls_labels(tmp_path):
     folder = write_webdataset_folder(tmp_path / "wds", num_images=30, num_shards=2, num_classes=4)
-    data = TrainDataStream(train_data_dir=str(folder), resolution=8, batch_size=7, shuffle_buffer_size=0)
+    data = open_stream(train_data_dir=str(folder), resolution=8, batch_size=7, shuffle_buffer_size=0)
     assert (data.image_column, data.label_column) == ("jpg", "cls")
     assert data.num_classes == 4 and data.class_names == ["k0", "k1", "k2", "k3"]
     batches = one_pass(data)
@@ -48,15 +48,15 @@ def test_webdataset_tars_give_images_and_cls_labels(tmp_path):
 def test_webdataset_without_class_count_asks_for_one(tmp_path):
     folder = write_webdataset_folder(tmp_path / "wds", num_images=6, num_shards=1, with_class_file=False)
     with pytest.raises(ValueError, match="num_classes"):
-        TrainDataStream(train_data_dir=str(folder), resolution=8, batch_size=2)
-    data = TrainDataStream(train_data_dir=str(folder), resolution=8, batch_size=2, num_classes=4)
+        open_stream(train_data_dir=str(folder), resolution=8, batch_size=2)
+    data = open_stream(train_data_dir=str(folder), resolution=8, batch_size=2, num_classes=4)
     assert data.num_classes == 4 and data.class_names is None
     assert sum(b["pixel_values"].shape[0] for b in one_pass(data)) == 6
 
 
 def test_image_folder_labels_come_from_class_subfolders(tmp_path):
     folder = write_image_folder(tmp_path / "imgs", {"cat": [1, 2, 3], "dog": [10, 11], "fox": [20]})
-    data = TrainDataStream(train_data_dir=str(folder), resolution=6, batch_size=4, shuffle_buffer_size=0)
+    data = open_stream(train_data_dir=str(folder), resolution=6, batch_size=4, shuffle_buffer_size=0)
     assert data.num_classes == 3 and data.class_names == ["cat", "dog", "fox"]
     pairs = {i: int(l) for b in one_pass(data) for i, l in zip(ids_of(b["pixel_values"]), b["class_labels"])}
     assert pairs == {1: 0, 2: 0, 3: 0, 10: 1, 11: 1, 20: 2}
@@ -64,11 +64,11 @@ def test_image_folder_labels_come_from_class_subfolders(tmp_path):
 
 def test_columns_can_be_given_and_missing_labels_mean_unconditional(tmp_path):
     folder = write_parquet_folder(tmp_path / "pq", num_images=9, num_shards=1)
-    data = TrainDataStream(train_data_dir=str(folder), resolution=8, batch_size=9, image_column="image",
+    data = open_stream(train_data_dir=str(folder), resolution=8, batch_size=9, image_column="image",
                            label_column="label", shuffle_buffer_size=0)
     assert data.label_column == "label"
     with pytest.raises(ValueError, match="'cls' is not in the dataset"):
-        TrainDataStream(train_data_dir=str(folder), resolution=8, batch_size=9, label_column="cls")
+        open_stream(train_data_dir=str(folder), resolution=8, batch_size=9, label_column="cls")
 
 
 def test_unlabelled_images_give_zero_classes_and_zero_labels(tmp_path):
@@ -76,7 +76,7 @@ def test_unlabelled_images_give_zero_classes_and_zero_labels(tmp_path):
     folder.mkdir()
     for i in range(5):
         id_image(i).save(folder / f"{i}.png")
-    data = TrainDataStream(train_data_dir=str(folder), resolution=8, batch_size=5, shuffle_buffer_size=0)
+    data = open_stream(train_data_dir=str(folder), resolution=8, batch_size=5, shuffle_buffer_size=0)
     assert data.num_classes == 0 and data.class_names is None
     (batch,) = one_pass(data)
     assert batch["class_labels"].tolist() == [0] * 5
@@ -88,7 +88,7 @@ def test_hub_ids_are_streamed_and_known_wds_ids_get_their_class_count(tmp_path, 
     # integer cls, no ClassLabel), to check what the stream asks for and how it reads the answer.
     import datasets
 
-    from sagan_hf.training import data_sources
+    from sagan_hf.data import sources as data_sources
 
     folder = write_webdataset_folder(tmp_path / "wds", num_images=8, num_shards=2, with_class_file=False)
     real_load_dataset = datasets.load_dataset
@@ -99,12 +99,12 @@ def test_hub_ids_are_streamed_and_known_wds_ids_get_their_class_count(tmp_path, 
         return real_load_dataset("webdataset", data_dir=str(folder), split=kwargs["split"], streaming=True)
 
     monkeypatch.setattr(data_sources.datasets, "load_dataset", hub_stand_in)
-    data = TrainDataStream(dataset_name="timm/imagenet-1k-wds", resolution=8, batch_size=4, cache_dir="/tmp/c")
+    data = open_stream(dataset_name="timm/imagenet-1k-wds", resolution=8, batch_size=4, cache_dir="/tmp/c")
     assert calls == [("timm/imagenet-1k-wds", {"split": "train", "streaming": True, "cache_dir": "/tmp/c"})]
     assert data.num_classes == 1000 and (data.image_column, data.label_column) == ("jpg", "cls")
     assert sum(b["pixel_values"].shape[0] for b in data.iter_one_pass()) == 8
     with pytest.raises(ValueError, match="num_classes"):
-        TrainDataStream(dataset_name="someone/unknown-wds", resolution=8, batch_size=4)
+        open_stream(dataset_name="someone/unknown-wds", resolution=8, batch_size=4)
 
 
 @pytest.mark.parametrize(
@@ -120,7 +120,7 @@ def test_hub_ids_are_streamed_and_known_wds_ids_get_their_class_count(tmp_path, 
 def test_columns_are_detected_from_features_and_usual_names(features, expected):
     import datasets
 
-    from sagan_hf.training.data_sources import detect_columns
+    from sagan_hf.data.sources import detect_columns
 
     kinds = {
         "Image": lambda: datasets.Image(),
@@ -134,7 +134,7 @@ def test_columns_are_detected_from_features_and_usual_names(features, expected):
 
 def test_labels_outside_the_class_range_raise_a_clear_error(tmp_path):
     folder = write_webdataset_folder(tmp_path / "wds", num_images=6, num_shards=1, num_classes=4)
-    data = TrainDataStream(train_data_dir=str(folder), resolution=8, batch_size=2, num_classes=2)
+    data = open_stream(train_data_dir=str(folder), resolution=8, batch_size=2, num_classes=2)
     assert data.num_classes == 2  # the given count wins over classes.txt
     with pytest.raises(ValueError, match=r"outside \[0, 2\)"):
         list(data.iter_one_pass())

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from sagan_hf.training.data import TrainDataStream
+from streams import open_stream
 from test_data_shard_writers import ids_of, label_of, write_parquet_folder
 
 
@@ -19,7 +19,7 @@ def parquet_dir(tmp_path_factory):
 def stream(folder, **overrides):
     settings = dict(train_data_dir=str(folder), resolution=8, batch_size=8, shuffle_buffer_size=0)
     settings.update(overrides)
-    return TrainDataStream(**settings)
+    return open_stream(**settings)
 
 
 def test_parquet_batches_have_contract_shapes_ranges_and_labels(parquet_dir):

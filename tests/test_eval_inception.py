@@ -29,7 +29,7 @@ from sagan_hf.evaluation.standard_weights_spec import (
     WEIGHTS_SHA256,
     standard_state_dict_shapes,
 )
-from sagan_hf.evaluation.testing import save_random_inception_weights
+from inception_weights import save_random_inception_weights
 from sagan_hf.evaluation.weights import WEIGHTS_ENV_VAR, hub_cache_weights_path, sha256_of_file
 
 # Read before the autouse fixture below hides the variable from every test.

@@ -24,11 +24,13 @@ from sagan_hf.evaluation import (
     tracker_scores,
 )
 from sagan_hf.evaluation import weights as weights_module
-from sagan_hf.evaluation.commands import evaluate_main, reference_main
+from sagan_hf.cli import evaluate as evaluate_command
+from sagan_hf.cli import reference_stats as reference_command
 from sagan_hf.evaluation.runner import balanced_class_labels, generate_features, parse_metrics
-from sagan_hf.evaluation.testing import save_random_inception_weights
+from inception_weights import save_random_inception_weights
 from sagan_hf.evaluation.weights import sha256_of_file
-from sagan_hf.training.data import TrainDataStream
+from streams import open_stream
+from sagan_hf.data import DataOptions
 
 REPO = Path(__file__).resolve().parents[1]
 REPORT_FIELDS = {
@@ -68,7 +70,7 @@ def tiny_pipeline(num_classes=5, seed=0):
 def shapes_reference(extractor):
     return compute_reference_stats(
         extractor,
-        dataset_name="shapes",
+        data=DataOptions(dataset_name="shapes", shuffle_buffer_size=0),
         resolution=32,
         batch_size=4,
         max_images=4,
@@ -87,7 +89,7 @@ def test_reference_stats_come_from_the_training_stream(extractor, shapes_referen
     assert meta["standard_weights"] is False
     np.testing.assert_allclose(ref.mu, ref.features.astype(np.float64).mean(axis=0), rtol=1e-6, atol=1e-9)
     # The features are those of the images TrainDataStream yields, mapped from [-1, 1] to [0, 1].
-    stream = TrainDataStream(dataset_name="shapes", resolution=32, batch_size=4, shuffle_buffer_size=0)
+    stream = open_stream(dataset_name="shapes", resolution=32, batch_size=4, shuffle_buffer_size=0)
     batches = stream.iter_one_pass()
     first = next(batches)
     batches.close()
@@ -258,7 +260,7 @@ def test_command_line_end_to_end(weights_file, tmp_path, monkeypatch):
     pipeline_dir = tmp_path / "pipe"
     tiny_pipeline().save_pretrained(pipeline_dir)
     reference = tmp_path / "ref.npz"
-    reference_main(
+    assert reference_command.main(
         [
             "--dataset_name",
             "shapes",
@@ -277,9 +279,9 @@ def test_command_line_end_to_end(weights_file, tmp_path, monkeypatch):
             "cpu",
             "--no_progress",
         ]
-    )
+    ) == 0
     output = tmp_path / "out" / "report.json"
-    evaluate_main(
+    assert evaluate_command.main(
         [
             "--pipeline",
             str(pipeline_dir),
@@ -301,7 +303,7 @@ def test_command_line_end_to_end(weights_file, tmp_path, monkeypatch):
             "cpu",
             "--no_progress",
         ]
-    )
+    ) == 0
     report = json.loads(output.read_text())
     assert set(report) == REPORT_FIELDS | {"pipeline"}
     assert set(report["metrics"]) == {"fid", "is_mean", "is_std", "kid_mean", "kid_std"}

@@ -66,18 +66,24 @@ def test_script_without_token_explains_how_to_log_in(hub_server, script_main, ru
     assert "hf auth login" in err and "HF_TOKEN" in err
 
 
-def test_script_rejects_a_folder_that_is_not_a_pipeline(script_main, tmp_path):
-    with pytest.raises(SystemExit, match="no model_index.json"):
-        script_main(["--pipeline", str(tmp_path), "--repo_id", "tester/x", "--token", TOKEN])
+def _one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err, err
+    return err
 
 
-def test_script_reports_bad_inputs_before_loading_anything(script_main, run_dir, tmp_path):
+def test_script_rejects_a_folder_that_is_not_a_pipeline(script_main, tmp_path, capsys):
+    assert script_main(["--pipeline", str(tmp_path), "--repo_id", "tester/x", "--token", TOKEN]) == 2
+    assert "no model_index.json" in _one_line_error(capsys)
+
+
+def test_script_reports_bad_inputs_before_loading_anything(script_main, run_dir, tmp_path, capsys):
     folder, _ = run_dir
-    with pytest.raises(SystemExit, match="Invalid repo id"):
-        script_main(["--pipeline", str(folder), "--repo_id", "no-namespace", "--token", TOKEN])
-    with pytest.raises(SystemExit, match="Evaluation report file not found"):
-        script_main(["--pipeline", str(folder), "--repo_id", "tester/x", "--token", TOKEN,
-                     "--eval_report", str(tmp_path / "missing.json")])
+    assert script_main(["--pipeline", str(folder), "--repo_id", "no-namespace", "--token", TOKEN]) == 2
+    assert "Invalid repo id" in _one_line_error(capsys)
+    assert script_main(["--pipeline", str(folder), "--repo_id", "tester/x", "--token", TOKEN,
+                        "--eval_report", str(tmp_path / "missing.json")]) == 2
+    assert "Evaluation report file not found" in _one_line_error(capsys)
 
 
 def test_script_help_runs_as_a_program():

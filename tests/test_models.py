@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from sagan_hf import SAGANDiscriminator, SAGANGenerator
-from sagan_hf.models.spectral import is_spectral_normed
+from sagan_hf.models.modeling_sagan import is_spectral_normed
 
 SMALL = dict(num_classes=10, ch=8)
 ATTENTION_FOR = {32: (16,), 64: (32,), 128: (64,), 256: (64,)}

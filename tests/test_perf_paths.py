@@ -17,7 +17,7 @@ import torch
 from accelerate.state import AcceleratorState, GradientState
 
 from sagan_hf.models import SAGANDiscriminator, SAGANGenerator, set_attention_implementation
-from sagan_hf.models.inference import fold_spectral_norm, is_spectral_norm_folded, spectral_normed_modules
+from sagan_hf.models.modeling_sagan import fold_spectral_norm, is_spectral_norm_folded, spectral_normed_modules
 from sagan_hf.pipelines.pipeline_sagan import SAGANPipeline
 from sagan_hf.training.config import make_config
 from sagan_hf.training.assembly import assemble_training

@@ -68,7 +68,7 @@ def test_latents_are_used_as_given(pipe):
 
 
 def test_truncation_samples_a_truncated_normal(pipe):
-    from sagan_hf.pipelines.sampling import sample_latents
+    from sagan_hf.pipelines.pipeline_sagan import sample_latents
 
     z = sample_latents(4000, 32, seeded(0), truncation=0.5)
     assert z.abs().max() <= 0.5
@@ -96,8 +96,8 @@ def test_return_dict_false_gives_a_tuple(pipe):
 def test_save_and_reload_gives_the_same_images(pipe, tmp_path):
     pipe.save_pretrained(tmp_path)
     index = json.loads((tmp_path / "model_index.json").read_text())
-    assert index["generator"] == ["sagan_hf.models.generator", "SAGANGenerator"]
-    assert index["discriminator"] == ["sagan_hf.models.discriminator", "SAGANDiscriminator"]
+    assert index["generator"] == ["sagan_hf.models.modeling_sagan", "SAGANGenerator"]
+    assert index["discriminator"] == ["sagan_hf.models.modeling_sagan", "SAGANDiscriminator"]
     assert (tmp_path / "generator" / "diffusion_pytorch_model.safetensors").exists()
     assert not list(tmp_path.rglob("*.bin"))
     reloaded = SAGANPipeline.from_pretrained(tmp_path)
@@ -163,3 +163,19 @@ def test_labels_for_an_unconditional_model_are_refused():
     pipe = SAGANPipeline(generator=SAGANGenerator(sample_size=32, num_classes=0, ch=8, attention_resolutions=(16,)))
     with pytest.raises(ValueError, match="unconditional"):
         pipe(class_labels=[0])
+
+
+def test_pipelines_saved_with_the_old_module_paths_still_load(pipe, tmp_path):
+    """Folders saved before the networks moved into modeling_sagan.py name sagan_hf.models.generator."""
+    pipe.save_pretrained(tmp_path)
+    index_path = tmp_path / "model_index.json"
+    index = json.loads(index_path.read_text())
+    index["generator"] = ["sagan_hf.models.generator", "SAGANGenerator"]
+    index["discriminator"] = ["sagan_hf.models.discriminator", "SAGANDiscriminator"]
+    index_path.write_text(json.dumps(index))
+    reloaded = SAGANPipeline.from_pretrained(tmp_path)
+    assert type(reloaded.generator).__name__ == "SAGANGenerator"
+    assert type(reloaded.discriminator).__name__ == "SAGANDiscriminator"
+    before = pipe(class_labels=[1, 2], generator=seeded(5), output_type="pt").images
+    after = reloaded(class_labels=[1, 2], generator=seeded(5), output_type="pt").images
+    assert torch.allclose(before, after, atol=1e-6, rtol=0)

@@ -13,10 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from sagan_hf.shapes import SHAPES_CLASSES, ensure_shapes_dataset
-from sagan_hf.shapes import dataset as shapes_dataset
-from sagan_hf.training.data import TrainDataStream
-from sagan_hf.training.data_decode import decode_image
+from sagan_hf.data.shapes import SHAPES_CLASSES, ensure_shapes_dataset
+from sagan_hf.data.shapes import dataset as shapes_dataset
+from streams import open_stream
+from sagan_hf.data.decode import decode_image
 
 
 def read_split(folder, split):
@@ -121,11 +121,11 @@ def test_bad_arguments_raise(tmp_path):
 
 
 def test_shapes_is_the_default_stream_with_five_named_classes():
-    data = TrainDataStream(resolution=32, batch_size=16, shuffle_buffer_size=64)
+    data = open_stream(resolution=32, batch_size=16, shuffle_buffer_size=64)
     assert data.num_classes == 5 and data.class_names == list(SHAPES_CLASSES)
     batch = next(iter(data))
     assert batch["pixel_values"].shape == (16, 3, 32, 32) and batch["pixel_values"].dtype == torch.float32
     assert batch["pixel_values"].min() >= -1 and batch["pixel_values"].max() <= 1
     assert batch["class_labels"].dtype == torch.int64 and set(batch["class_labels"].tolist()) <= set(range(5))
-    named = TrainDataStream(dataset_name="shapes", resolution=16, batch_size=4)
+    named = open_stream(dataset_name="shapes", resolution=16, batch_size=4)
     assert named.num_classes == 5

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from sagan_hf.shapes import SHAPES_CLASSES, draw_shape_image, ensure_shapes_dataset
-from sagan_hf.shapes.classifier import class_accuracy, classifier_cache_path, train_shapes_classifier
+from sagan_hf.data.shapes import SHAPES_CLASSES, draw_shape_image, ensure_shapes_dataset
+from sagan_hf.data.shapes.classifier import class_accuracy, classifier_cache_path, train_shapes_classifier
 
 
 def fresh_shapes(count: int, resolution: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

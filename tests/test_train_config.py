@@ -2,7 +2,8 @@
 
 import pytest
 
-from sagan_hf.training.config import PRESETS, TrainConfig, build_parser, config_from_args, make_config
+from sagan_hf.cli.train import build_parser, config_from_args
+from sagan_hf.training.config import PRESETS, TrainConfig, make_config
 from sagan_hf.training.trainer import resolve_train_batch_size
 
 

@@ -17,6 +17,8 @@ from test_train_step import one_torch_thread, tiny_config, write_training_shards
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "train.py"
+# The trainer with a callback that records what each rank saw (tests/train_with_digests.py).
+DIGEST_SCRIPT = REPO / "tests" / "train_with_digests.py"
 
 
 def _free_port() -> int:
@@ -51,8 +53,8 @@ def test_two_processes_with_accumulation_see_disjoint_data_stay_identical_and_ch
     command = [
         sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
         "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-        "--main_process_port", str(_free_port()), str(SCRIPT),
-        *_flags(out, data_dir, 4, "--record_rank_digests", "--gradient_accumulation_steps", "2"),
+        "--main_process_port", str(_free_port()), str(DIGEST_SCRIPT),
+        *_flags(out, data_dir, 4, "--gradient_accumulation_steps", "2"),
     ]
     # Without ACCELERATE_USE_CPU=1 each process would silently train alone on a CPU-only machine.
     run = subprocess.run(command, env=_env(ACCELERATE_USE_CPU="1"), cwd=REPO, capture_output=True, text=True, timeout=240)

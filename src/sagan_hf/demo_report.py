@@ -10,9 +10,9 @@ from pathlib import Path
 import torch
 
 from .pipelines import SAGANPipeline
-from .sample_grids import write_samples
-from .shapes import SHAPES_CLASSES
-from .shapes.classifier import class_accuracy, train_shapes_classifier
+from .visualization import write_samples
+from .data.shapes import SHAPES_CLASSES
+from .data.shapes.classifier import class_accuracy, train_shapes_classifier
 
 
 @torch.no_grad()

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..data import DataOptions, ImageBatchStream
 from .collect import FeatureCollector
 from .features import InceptionFeatureExtractor
 
@@ -98,43 +99,26 @@ def compute_reference_stats(
     extractor: InceptionFeatureExtractor,
     *,
     resolution: int,
-    dataset_name: str | None = None,
-    train_data_dir: str | None = None,
-    split: str = "train",
+    data: DataOptions | None = None,
     batch_size: int = 64,
     max_images: int | None = None,
     keep_features: bool = False,
-    image_column: str | None = None,
-    label_column: str | None = None,
-    num_workers: int = 0,
     seed: int = 0,
-    shuffle_buffer_size: int = 0,
     progress: bool = True,
 ) -> ReferenceStats:
     """Streams a real dataset through the training data code and returns its Inception statistics.
 
-    Images are read exactly as training reads them (``TrainDataStream`` at ``resolution``, so the
-    reference sees what the generator learnt from), mapped from [-1, 1] to [0, 1], then resized to
-    299 by the extractor. ``max_images`` stops early (use a shuffle buffer then, so the subset is not
-    just the first shards). ``keep_features`` stores float32 features and labels for KID,
-    precision/recall and per-class FID.
+    Images are read exactly as training reads them (``ImageBatchStream`` over ``data`` at
+    ``resolution``, so the reference sees what the generator learnt from), mapped from [-1, 1] to
+    [0, 1], then resized to 299 by the extractor. ``data`` defaults to the built-in shapes set in data
+    order (no shuffle). ``max_images`` stops early (use a shuffle buffer then, so the subset is not just
+    the first shards). ``keep_features`` stores float32 features and labels for KID, precision/recall
+    and per-class FID.
     """
-    from ..training.data import TrainDataStream
-
+    data = data if data is not None else DataOptions(shuffle_buffer_size=0)
     if max_images is not None and max_images < 2:
         raise ValueError(f"max_images must be at least 2 (a covariance needs 2 images), got {max_images}")
-    stream = TrainDataStream(
-        dataset_name=dataset_name,
-        train_data_dir=train_data_dir,
-        resolution=resolution,
-        batch_size=batch_size,
-        seed=seed,
-        shuffle_buffer_size=shuffle_buffer_size,
-        num_workers=num_workers,
-        image_column=image_column,
-        label_column=label_column,
-        split=split,
-    )
+    stream = ImageBatchStream(data, resolution=resolution, batch_size=batch_size, seed=seed)
     collector = FeatureCollector(extractor, keep_features=keep_features)
     bar = tqdm(total=max_images, desc="reference statistics", unit="img", disable=not progress)
     batches = stream.iter_one_pass()
@@ -159,11 +143,9 @@ def compute_reference_stats(
 
     metadata = {
         "format_version": REFERENCE_FORMAT_VERSION,
-        "dataset": dataset_name
-        if dataset_name is not None
-        else ("shapes" if train_data_dir is None else None),
-        "train_data_dir": None if train_data_dir is None else str(train_data_dir),
-        "split": split,
+        "dataset": data.dataset_name,
+        "train_data_dir": None if data.train_data_dir is None else str(data.train_data_dir),
+        "split": data.dataset_split,
         "resolution": resolution,
         "num_images": collector.count,
         "num_classes": stream.num_classes,

@@ -54,10 +54,7 @@ _TRAINING_LABELS = {
     "train_time_seconds": "Training time",
 }
 # Arguments never copied into a public card: secrets, and local paths that mean nothing to readers.
-# Also the trainer's test hooks, which say nothing about the model.
-_PRIVATE_ARGUMENT = re.compile(
-    r"token|secret|password|api_key|credential|(^|_)dir$|_path$|resume_from|record_rank_digests", re.I
-)
+_PRIVATE_ARGUMENT = re.compile(r"token|secret|password|api_key|credential|(^|_)dir$|_path$|resume_from", re.I)
 
 _HUB_DATASET_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 

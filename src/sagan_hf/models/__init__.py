@@ -1,8 +1,26 @@
-"""SAGAN networks. Imported eagerly: diffusers resolves saved components only from imported modules."""
+"""SAGAN networks, all in `modeling_sagan.py` (the file a Hub repo carries as its remote code).
 
-from .attention import SelfAttention2d, set_attention_implementation
-from .discriminator import SAGANDiscriminator
-from .generator import SAGANGenerator
-from .inference import fold_spectral_norm
+Imported eagerly: diffusers resolves saved components only from modules that are already imported;
+`generator` and `discriminator` keep the module paths of pipelines saved by earlier versions working.
+"""
 
-__all__ = ["SAGANDiscriminator", "SAGANGenerator", "fold_spectral_norm", "SelfAttention2d", "set_attention_implementation"]
+from . import discriminator, generator  # noqa: F401
+from .modeling_sagan import (
+    SAGANDiscriminator,
+    SAGANGenerator,
+    SelfAttention2d,
+    fold_spectral_norm,
+    is_spectral_norm_folded,
+    set_attention_implementation,
+    spectral_normed_modules,
+)
+
+__all__ = [
+    "SAGANDiscriminator",
+    "SAGANGenerator",
+    "SelfAttention2d",
+    "fold_spectral_norm",
+    "is_spectral_norm_folded",
+    "set_attention_implementation",
+    "spectral_normed_modules",
+]

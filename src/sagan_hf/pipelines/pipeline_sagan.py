@@ -1,6 +1,13 @@
-"""SAGANPipeline: class-conditional image generation with a SAGAN generator."""
+"""SAGANPipeline: class-conditional image generation with a SAGAN generator.
+
+Like `models/modeling_sagan.py`, this file travels to the Hub byte for byte (as `pipeline_sagan.py` at
+a repo's root) for loading with plain diffusers and `trust_remote_code=True`: it imports torch, numpy,
+PIL and diffusers only, and takes its components as whatever `from_pretrained` built.
+"""
 
 import contextlib
+import difflib
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,10 +16,59 @@ import torch
 from diffusers import DiffusionPipeline
 from diffusers.image_processor import VaeImageProcessor
 from diffusers.utils import BaseOutput
+from diffusers.utils.torch_utils import randn_tensor
 from torch.nn.utils import parametrize
 
-from ..models import SAGANDiscriminator, SAGANGenerator
-from .sampling import Generators, sample_class_labels, sample_latents
+# ------------------------------------------------------------------------------------------------
+# Latent and class sampling: plain or truncated normal z, uniform classes.
+
+Generators = torch.Generator | list[torch.Generator] | None
+
+
+def _per_sample(generator: Generators, batch_size: int, draw):
+    """Call `draw(n, g)` once for the batch, or once per sample with a list of generators."""
+    if isinstance(generator, list):
+        return torch.cat([draw(1, g) for g in generator[:batch_size]])
+    return draw(batch_size, generator)
+
+
+def sample_latents(batch_size: int, z_dim: int, generator: Generators, truncation: float | None) -> torch.Tensor:
+    """z ~ N(0, I) in fp32 on the CPU, or a normal truncated to [-truncation, truncation] (BigGAN's trick).
+
+    The truncated normal is drawn by inverting the CDF of a uniform sample, so one draw per value:
+    no rejection loop, and the result depends only on the seed.
+    """
+    if truncation is None:
+        return randn_tensor((batch_size, z_dim), generator=generator, device=torch.device("cpu"), dtype=torch.float32)
+    low = 0.5 * math.erfc(truncation / math.sqrt(2.0))  # Phi(-truncation)
+
+    def draw(n, g):
+        uniform = torch.rand((n, z_dim), generator=g, dtype=torch.float64)
+        return torch.special.ndtri(low + (1.0 - 2.0 * low) * uniform)
+
+    return _per_sample(generator, batch_size, draw).to(torch.float32)
+
+
+def sample_class_labels(batch_size: int, num_classes: int, generator: Generators) -> torch.Tensor:
+    """Uniform random classes, drawn from the same generator(s) as the latents."""
+    return _per_sample(generator, batch_size, lambda n, g: torch.randint(0, num_classes, (n,), generator=g))
+
+
+def check_id2label(id2label, num_classes: int) -> dict[int, str] | None:
+    """`id2label` with int keys (JSON stores them as strings), checked against the class count."""
+    if id2label is None:
+        return None
+    if not isinstance(id2label, dict):
+        raise ValueError(f"id2label must be a dict of class index -> name, got {type(id2label).__name__}")
+    try:
+        table = {int(index): str(name) for index, name in id2label.items()}
+    except (TypeError, ValueError):
+        raise ValueError("id2label keys must be class indices (integers)") from None
+    if sorted(table) != list(range(num_classes)):
+        raise ValueError(f"id2label must name each of the generator's {num_classes} classes 0..{num_classes - 1} "
+                         f"once; got {len(table)} entries")
+    return dict(sorted(table.items()))
+
 
 # What `from_pretrained(repo_id)` needs from a Hub repo: configs, safetensors weights and the card.
 HUB_ALLOW_PATTERNS = ["model_index.json", "*/config.json", "*/*.safetensors", "README.md"]
@@ -27,6 +83,11 @@ EXAMPLE_DOC_STRING = """
         >>> pipe = SAGANPipeline.from_pretrained("org/sagan-imagenet128")
         >>> out = pipe(class_labels=[207, 360], generator=torch.Generator().manual_seed(0))
         >>> out.images[0].save("dog.png")
+
+        >>> # models that carry class names (id2label) take names too
+        >>> pipe.get_label_ids(["golden retriever", "lakeside"])
+        [207, 975]
+        >>> out = pipe(class_labels=["golden retriever", "lakeside"], truncation=1.0)
         ```
 """
 
@@ -61,6 +122,8 @@ class SAGANPipeline(DiffusionPipeline):
     Parameters:
         generator ([`SAGANGenerator`]): the generator (usually the EMA weights of a run).
         discriminator ([`SAGANDiscriminator`], *optional*): kept so that a run can be fine-tuned.
+        id2label (`dict[int, str]`, *optional*): class names by index (saved in `model_index.json`), as in
+            diffusers' DiTPipeline; a name may list synonyms separated by commas ("tench, Tinca tinca").
     """
 
     model_cpu_offload_seq = "generator"
@@ -69,9 +132,20 @@ class SAGANPipeline(DiffusionPipeline):
     # path, kept for baselines and agreement checks).
     cache_spectral_norm = True
 
-    def __init__(self, generator: SAGANGenerator, discriminator: SAGANDiscriminator | None = None):
+    def __init__(
+        self,
+        generator: "SAGANGenerator",
+        discriminator: "SAGANDiscriminator | None" = None,
+        id2label: dict[int, str] | None = None,
+    ):
         super().__init__()
         self.register_modules(generator=generator, discriminator=discriminator)
+        id2label = check_id2label(id2label, generator.config.num_classes)
+        self.register_to_config(id2label=id2label)
+        # name (and each synonym) -> index, for `get_label_ids` and names in `class_labels`
+        self.labels = {
+            synonym.strip(): index for index, name in (id2label or {}).items() for synonym in name.split(",")
+        }
         # GAN outputs live in [-1, 1]; the processor maps them to [0, 1] and converts (bf16-safe).
         self.image_processor = VaeImageProcessor(do_resize=False, do_normalize=True)
 
@@ -106,6 +180,28 @@ class SAGANPipeline(DiffusionPipeline):
             allow_patterns=HUB_ALLOW_PATTERNS,
         )
 
+    @property
+    def id2label(self) -> dict[int, str] | None:
+        """Class names by index, or None when the model carries none."""
+        return self.config.id2label
+
+    def get_label_ids(self, label: str | list[str]) -> list[int]:
+        """Class indices of class names (any synonym of an ImageNet name works), like DiTPipeline's.
+
+        Raises a ValueError naming the unknown names and the closest known ones.
+        """
+        names = [label] if isinstance(label, str) else list(label)
+        if not self.labels:
+            raise ValueError("This pipeline carries no class names (id2label); give class indices instead")
+        unknown = [name for name in names if name not in self.labels]
+        if unknown:
+            hints = []
+            for name in unknown:
+                close = difflib.get_close_matches(name, list(self.labels), n=3, cutoff=0.5)
+                hints.append(f"{name!r}" + (f" (did you mean {', '.join(map(repr, close))}?)" if close else ""))
+            raise ValueError(f"Unknown class name(s): {'; '.join(hints)}. Known names: pipe.labels")
+        return [self.labels[name] for name in names]
+
     def _batch_size(self, class_labels, batch_size, generator, latents) -> int:
         """One batch size from every argument that implies one; a ValueError when they disagree."""
         sizes = {}
@@ -135,6 +231,11 @@ class SAGANPipeline(DiffusionPipeline):
         if class_labels is not None:
             if num_classes == 0:
                 raise ValueError("This generator is unconditional (num_classes=0): call it without class_labels")
+            if isinstance(class_labels, str) or (
+                isinstance(class_labels, (list, tuple)) and any(isinstance(c, str) for c in class_labels)
+            ):
+                names = [class_labels] if isinstance(class_labels, str) else class_labels
+                class_labels = [c if not isinstance(c, str) else self.get_label_ids(c)[0] for c in names]
             labels = torch.as_tensor(class_labels).reshape(-1).cpu()
             if labels.numel() == 0:
                 raise ValueError("The batch size must be at least 1, got an empty class_labels")
@@ -155,7 +256,7 @@ class SAGANPipeline(DiffusionPipeline):
     @torch.no_grad()
     def __call__(
         self,
-        class_labels: int | list[int] | torch.Tensor | None = None,
+        class_labels: int | str | list[int | str] | torch.Tensor | None = None,
         batch_size: int | None = None,
         generator: Generators = None,
         latents: torch.Tensor | None = None,
@@ -168,9 +269,10 @@ class SAGANPipeline(DiffusionPipeline):
         Generate images.
 
         Args:
-            class_labels (`int`, `list[int]` or `torch.Tensor`, *optional*):
-                Classes to generate (ImageNet indices for an ImageNet model). Drawn uniformly at random when
-                not given; not allowed for an unconditional model.
+            class_labels (`int`, `str`, `list[int | str]` or `torch.Tensor`, *optional*):
+                Classes to generate: indices (ImageNet indices for an ImageNet model) or class names from
+                `id2label` (see `get_label_ids`). Drawn uniformly at random when not given; not allowed for an
+                unconditional model.
             batch_size (`int`, *optional*):
                 Number of images, when it is not implied by `class_labels`, `latents` or a list of generators.
                 Defaults to 1.

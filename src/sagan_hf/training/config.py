@@ -1,99 +1,123 @@
-"""Training configuration: one dataclass with the paper's defaults, named presets, and the argument parser.
+"""Training configuration: one dataclass with the paper's defaults, and named presets.
 
-Precedence: dataclass defaults (the official SAGAN ImageNet recipe) < the chosen preset < flags given
-on the command line. Only flags the user actually typed override the preset.
+Each setting is declared once, as a field with its help text and check (`sagan_hf.options.option`):
+`sagan-hf train` builds its flags from these fields, `check_options` validates them. Precedence:
+dataclass defaults (the official SAGAN ImageNet recipe) < the chosen preset < explicit overrides (the
+flags a user typed).
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from dataclasses import dataclass
+
+from ..data import DataOptions
+from ..options import option
 
 MIXED_PRECISION_CHOICES = ("no", "bf16", "fp16")
 REPORT_TO_CHOICES = ("tensorboard", "wandb", "comet_ml", "mlflow", "all", "none")
 
 
+def parse_resolution_list(text: str) -> tuple[int, ...]:
+    """'64' or '32,64' -> (64,) / (32, 64); '' or 'none' -> () (no attention)."""
+    text = text.strip().lower()
+    if text in ("", "none"):
+        return ()
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ValueError(f"expected a comma list of integers such as '64' or '32,64', got {text!r}") from None
+    if any(v < 1 for v in values):
+        raise ValueError(f"attention resolutions must be positive, got {text!r}")
+    return values
+
+
 @dataclass
-class TrainConfig:
-    """Every setting of a training run. Defaults are the official SAGAN ImageNet-128 recipe."""
+class TrainConfig(DataOptions):
+    """Every setting of a training run (the data fields come from `DataOptions`).
+
+    Defaults are the official SAGAN ImageNet-128 recipe.
+    """
 
     # Output and bookkeeping
-    output_dir: str = "sagan-output"
-    seed: int = 0
-    report_to: str = "tensorboard"
-    logging_steps: int = 100
-    validation_steps: int = 5000
-    validation_images_per_class: int = 8
-    validation_max_classes: int = 10
-    checkpointing_steps: int = 5000
-    checkpoints_total_limit: int | None = None
-    resume_from_checkpoint: str | None = None
-
-    # Data
-    dataset_name: str | None = "shapes"
-    train_data_dir: str | None = None
-    dataset_split: str = "train"
-    image_column: str | None = None
-    label_column: str | None = None
-    num_classes: int | None = None
-    cache_dir: str | None = None
-    shuffle_buffer_size: int = 1000
-    dataloader_num_workers: int = 0
+    output_dir: str = option("sagan-output", "where checkpoints, samples and the pipeline go", group="run")
+    seed: int = option(0, "base seed; each process adds its rank", check="non_negative", group="run")
+    report_to: str = option("tensorboard", f"tracker(s), a comma list of {', '.join(REPORT_TO_CHOICES)}", group="run")
+    logging_steps: int = option(100, "log (and check for non-finite losses) every N steps", check="positive", group="run")
+    validation_steps: int = option(5000, "sample grid from fixed noise every N steps", check="positive", group="run")
+    validation_images_per_class: int = option(8, "columns of the validation grid", check="positive", group="run")
+    validation_max_classes: int = option(10, "rows (classes) of the validation grid", check="positive", group="run")
+    checkpointing_steps: int = option(5000, "save a resumable checkpoint every N steps", check="positive", group="run")
+    checkpoints_total_limit: int | None = option(None, "keep at most N checkpoints", check="positive_or_none", group="run")
+    resume_from_checkpoint: str | None = option(None, "'latest' or a checkpoint folder", group="run")
+    max_nonfinite_steps: int = option(5, "stop after this many non-finite steps in a row", check="positive", group="run")
 
     # Model
-    resolution: int = 128
-    ch: int = 64
-    z_dim: int = 128
-    g_attention_resolutions: tuple[int, ...] = (64,)
-    d_attention_resolutions: tuple[int, ...] = (64,)
-    init: str = "xavier"
+    resolution: int = option(128, "image side (32, 64, 128, 256)", check="positive", group="model")
+    ch: int = option(64, "base width (64 in the paper)", check="positive", group="model")
+    z_dim: int = option(128, "latent size (128 in the paper)", check="positive", group="model")
+    g_attention_resolutions: tuple[int, ...] = option(
+        (64,), "comma list of feature-map sides with self-attention in the generator (e.g. 64 or 32,64; none)",
+        parse=parse_resolution_list, group="model")
+    d_attention_resolutions: tuple[int, ...] = option(
+        (64,), "the same, discriminator", parse=parse_resolution_list, group="model")
+    init: str = option("xavier", "weight initialisation", choices=("xavier", "orthogonal"), group="model")
 
     # Optimisation
-    train_batch_size: int | None = None  # per process; None: global_batch_size split over processes
-    global_batch_size: int | None = 256
-    gradient_accumulation_steps: int = 1
-    max_train_steps: int = 1_000_000
-    max_train_seconds: float | None = None
-    n_dis: int = 1
-    learning_rate_g: float = 1e-4
-    learning_rate_d: float = 4e-4
-    adam_beta1: float = 0.0
-    adam_beta2: float = 0.999
-    adam_epsilon: float = 1e-8
-    ema_decay: float = 0.9999
-    ema_start_step: int = 0
-    ema_warmup: bool = True
-    max_nonfinite_steps: int = 5
+    train_batch_size: int | None = option(
+        None, "batch per process per micro-step (default: global_batch_size split over processes)",
+        check="positive_or_none", group="optimisation")
+    global_batch_size: int | None = option(
+        256, "total batch; sets train_batch_size = global / (processes x accumulation) when that is not given",
+        check="positive_or_none", group="optimisation")
+    gradient_accumulation_steps: int = option(1, "micro-batches accumulated per update", check="positive",
+                                              group="optimisation")
+    max_train_steps: int = option(1_000_000, "generator updates to train for", check="positive", group="optimisation")
+    max_train_seconds: float | None = option(
+        None, "stop cleanly (checkpoint + pipeline) after this wall time", check="positive_number_or_none",
+        group="optimisation")
+    n_dis: int = option(1, "discriminator steps per generator step", check="positive", group="optimisation")
+    learning_rate_g: float = option(1e-4, "generator Adam learning rate", check="positive_number", group="optimisation")
+    learning_rate_d: float = option(4e-4, "discriminator Adam learning rate", check="positive_number",
+                                    group="optimisation")
+    adam_beta1: float = option(0.0, "Adam beta1", check="fraction", group="optimisation")
+    adam_beta2: float = option(0.999, "Adam beta2 (the official code's value; the paper says 0.9)", check="fraction",
+                               group="optimisation")
+    adam_epsilon: float = option(1e-8, "Adam epsilon", check="positive_number", group="optimisation")
+    ema_decay: float = option(0.9999, "decay of the generator EMA", check="fraction", group="optimisation")
+    ema_start_step: int = option(0, "the EMA copies G until this step, then averages", check="non_negative",
+                                 group="optimisation")
+    ema_warmup: bool = option(True, "ramp the EMA decay up as min(decay, (1+n)/(10+n))", group="optimisation")
 
     # Speed
-    mixed_precision: str | None = None  # None: whatever `accelerate config` / `accelerate launch` says
-    compile: bool = False
-    compile_backend: str = "inductor"
-    channels_last: bool = False
+    mixed_precision: str | None = option(
+        None, "'bf16' recommended on GPUs (default: what `accelerate config` / `accelerate launch` says)",
+        choices=MIXED_PRECISION_CHOICES, group="speed")
+    compile: bool = option(False, "torch.compile both nets", group="speed")
+    compile_backend: str = option("inductor", "torch.compile backend", group="speed")
+    channels_last: bool = option(False, "channels_last memory format", group="speed")
 
     # Hub
-    push_to_hub: bool = False
-    hub_model_id: str | None = None
-    hub_private: bool = False
-    hub_push_every_checkpoint: bool = False
+    push_to_hub: bool = option(False, "push the EMA pipeline at the end", group="hub")
+    hub_model_id: str | None = option(None, "repo id to push to", group="hub")
+    hub_private: bool = option(False, "create the repo as private", group="hub")
+    hub_push_every_checkpoint: bool = option(False, "also push at each checkpoint", group="hub")
 
     # Evaluation during training (off by default)
-    eval_steps: int | None = None
-    eval_num_samples: int = 10_000
-    eval_batch_size: int = 100
-    eval_reference: str | None = None
-    inception_weights: str | None = None
+    eval_steps: int | None = option(None, "FID/IS of the EMA generator every N steps (off by default)",
+                                    check="positive_or_none", group="evaluation")
+    eval_num_samples: int = option(10_000, "samples per periodic evaluation", check="positive", group="evaluation")
+    eval_batch_size: int = option(100, "batch of the periodic evaluation", check="positive", group="evaluation")
+    eval_reference: str | None = option(None, ".npz reference statistics for FID", group="evaluation")
+    inception_weights: str | None = option(None, "local path of the Inception weights", group="evaluation")
 
-    # Test hook: each rank writes fingerprints of the batches it saw and of its weights
-    record_rank_digests: bool = False
-
-    preset: str | None = None
+    preset: str | None = option(None, "named settings; flags given explicitly override them", group="run", cli=False)
 
     def __post_init__(self):
         self.g_attention_resolutions = tuple(int(r) for r in self.g_attention_resolutions)
         self.d_attention_resolutions = tuple(int(r) for r in self.d_attention_resolutions)
-        validate_config(self)
+        super().__post_init__()  # every field's own check (DataOptions' and ours)
+        check_combinations(self)
 
     def to_dict(self) -> dict:
         """A flat, JSON-serialisable dict of every field."""
@@ -103,42 +127,10 @@ class TrainConfig:
         return values
 
 
-def _fail(name: str, value, expected: str):
-    raise ValueError(f"{name} must be {expected}, got {value!r}")
-
-
-def validate_config(config: TrainConfig) -> None:
-    """Raise a ValueError naming the first field with a bad value and what is expected."""
-    positive_ints = (
-        "logging_steps", "validation_steps", "validation_images_per_class", "validation_max_classes",
-        "checkpointing_steps", "resolution", "ch", "z_dim", "gradient_accumulation_steps",
-        "max_train_steps", "n_dis", "max_nonfinite_steps", "eval_num_samples", "eval_batch_size",
-    )
-    for name in positive_ints:
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            _fail(name, value, "a positive integer")
-    for name in ("train_batch_size", "global_batch_size", "checkpoints_total_limit", "eval_steps", "num_classes"):
-        value = getattr(config, name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            _fail(name, value, "a positive integer or unset")
-    for name in ("seed", "shuffle_buffer_size", "dataloader_num_workers", "ema_start_step"):
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            _fail(name, value, "an integer >= 0")
+def check_combinations(config: TrainConfig) -> None:
+    """Raise a ValueError for settings that are fine alone but not together (or not supported)."""
     if config.train_batch_size is None and config.global_batch_size is None:
         raise ValueError("set train_batch_size (per process) or global_batch_size (split over processes)")
-    for name in ("learning_rate_g", "learning_rate_d", "adam_epsilon"):
-        if not getattr(config, name) > 0:
-            _fail(name, getattr(config, name), "a number > 0")
-    for name in ("adam_beta1", "adam_beta2", "ema_decay"):
-        value = getattr(config, name)
-        if not 0.0 <= value < 1.0:
-            _fail(name, value, "a number in [0, 1)")
-    if config.max_train_seconds is not None and not config.max_train_seconds > 0:
-        _fail("max_train_seconds", config.max_train_seconds, "a number of seconds > 0 or unset")
-    if config.mixed_precision is not None and config.mixed_precision not in MIXED_PRECISION_CHOICES:
-        _fail("mixed_precision", config.mixed_precision, f"one of {MIXED_PRECISION_CHOICES}")
     if config.mixed_precision == "fp16":
         raise ValueError(
             "mixed_precision='fp16' is not supported: Accelerate shares one gradient scaler between the "
@@ -146,17 +138,13 @@ def validate_config(config: TrainConfig) -> None:
         )
     for target in config.report_to.split(","):
         if target.strip() not in REPORT_TO_CHOICES:
-            _fail("report_to", config.report_to, f"a comma list of {REPORT_TO_CHOICES}")
-    if config.init not in ("xavier", "orthogonal"):
-        _fail("init", config.init, "'xavier' or 'orthogonal'")
-    if config.dataset_name is not None and config.train_data_dir is not None:
-        raise ValueError("give either dataset_name or train_data_dir, not both")
+            raise ValueError(f"report_to must be a comma list of {REPORT_TO_CHOICES}, got {config.report_to!r}")
     if config.push_to_hub and not config.hub_model_id:
         raise ValueError("push_to_hub needs hub_model_id (e.g. 'your-name/sagan-shapes')")
     if config.eval_steps is not None and not config.eval_reference:
         raise ValueError("eval_steps needs eval_reference: a .npz of reference Inception statistics")
     if config.preset is not None and config.preset not in PRESETS:
-        _fail("preset", config.preset, f"one of {sorted(PRESETS)}")
+        raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {config.preset!r}")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -240,126 +228,6 @@ def preset_values(name: str) -> dict:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
     return dict(PRESETS[name])
-
-
-# ---------------------------------------------------------------------------------------------------
-# Command line
-
-
-def parse_resolution_list(text: str) -> tuple[int, ...]:
-    """'64' or '32,64' -> (64,) / (32, 64); '' or 'none' -> () (no attention)."""
-    text = text.strip().lower()
-    if text in ("", "none"):
-        return ()
-    try:
-        values = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a comma list of integers such as '64' or '32,64', got {text!r}")
-    if any(v < 1 for v in values):
-        raise argparse.ArgumentTypeError(f"attention resolutions must be positive, got {text!r}")
-    return values
-
-
-def _optional_int(text: str) -> int | None:
-    return None if text.lower() in ("none", "") else int(text)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser. Every default is SUPPRESS, so that only typed flags override the preset."""
-    preset_lines = "\n".join(f"  {name}: {text}" for name, text in PRESET_HELP.items())
-    parser = argparse.ArgumentParser(
-        description="Train a SAGAN (Zhang et al., 2019) with Accelerate on a datasets stream.",
-        epilog="Presets:\n" + preset_lines,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        argument_default=argparse.SUPPRESS,
-    )
-    add = parser.add_argument
-    d = TrainConfig.__dataclass_fields__
-
-    def default(name):
-        return d[name].default
-
-    g = parser.add_argument_group("run")
-    g.add_argument("--preset", choices=sorted(PRESETS), help="named settings; flags given explicitly override them")
-    g.add_argument("--output_dir", help=f"where checkpoints, samples and the pipeline go (default {default('output_dir')})")
-    g.add_argument("--seed", type=int, help="base seed; each process adds its rank")
-    g.add_argument("--report_to", help=f"tracker(s): {', '.join(REPORT_TO_CHOICES)} (default tensorboard)")
-    g.add_argument("--logging_steps", type=int, help="log (and check for non-finite losses) every N steps")
-    g.add_argument("--validation_steps", type=int, help="sample grid from fixed noise every N steps")
-    g.add_argument("--validation_images_per_class", type=int, help="columns of the validation grid")
-    g.add_argument("--validation_max_classes", type=int, help="rows (classes) of the validation grid")
-    g.add_argument("--checkpointing_steps", type=int, help="save a resumable checkpoint every N steps")
-    g.add_argument("--checkpoints_total_limit", type=_optional_int, help="keep at most N checkpoints")
-    g.add_argument("--resume_from_checkpoint", help="'latest' or a checkpoint folder")
-    g.add_argument("--max_nonfinite_steps", type=int, help="stop after this many non-finite steps in a row")
-
-    g = parser.add_argument_group("data")
-    g.add_argument("--dataset_name", help="Hub dataset id, or 'shapes' (built-in, the default)")
-    g.add_argument("--train_data_dir", help="local folder of parquet / webdataset / image-folder data")
-    g.add_argument("--dataset_split", help="split to train on (default train)")
-    g.add_argument("--image_column", help="image column (detected when not given)")
-    g.add_argument("--label_column", help="label column (detected when not given)")
-    g.add_argument("--num_classes", type=int, help="class count when labels are plain integers")
-    g.add_argument("--cache_dir", help="datasets cache folder")
-    g.add_argument("--shuffle_buffer_size", type=int, help="examples in the shuffle buffer (0: no shuffle)")
-    g.add_argument("--dataloader_num_workers", type=int, help="decode workers per process")
-
-    g = parser.add_argument_group("model")
-    g.add_argument("--resolution", type=int, help="image side (32, 64, 128, 256)")
-    g.add_argument("--ch", type=int, help="base width (64 in the paper)")
-    g.add_argument("--z_dim", type=int, help="latent size (128 in the paper)")
-    g.add_argument("--attention_resolutions", type=parse_resolution_list,
-                   help="comma list of feature-map sides with self-attention, in both nets (e.g. 64 or 32,64)")
-    g.add_argument("--g_attention_resolutions", type=parse_resolution_list, help="the same, generator only")
-    g.add_argument("--d_attention_resolutions", type=parse_resolution_list, help="the same, discriminator only")
-    g.add_argument("--init", choices=("xavier", "orthogonal"), help="weight initialisation")
-
-    g = parser.add_argument_group("optimisation")
-    g.add_argument("--train_batch_size", type=int, help="batch per process per micro-step")
-    g.add_argument("--global_batch_size", type=int,
-                   help="total batch; sets train_batch_size = global / (processes x accumulation) when that is not given")
-    g.add_argument("--gradient_accumulation_steps", type=int, help="micro-batches accumulated per update")
-    g.add_argument("--max_train_steps", type=int, help="generator updates to train for")
-    g.add_argument("--max_train_seconds", type=float, help="stop cleanly (checkpoint + pipeline) after this wall time")
-    g.add_argument("--n_dis", type=int, help="discriminator steps per generator step")
-    g.add_argument("--learning_rate_g", type=float, help="generator Adam learning rate")
-    g.add_argument("--learning_rate_d", type=float, help="discriminator Adam learning rate")
-    g.add_argument("--adam_beta1", type=float)
-    g.add_argument("--adam_beta2", type=float)
-    g.add_argument("--adam_epsilon", type=float)
-    g.add_argument("--ema_decay", type=float, help="decay of the generator EMA")
-    g.add_argument("--ema_start_step", type=int, help="the EMA copies G until this step, then averages")
-    g.add_argument("--ema_warmup", action=argparse.BooleanOptionalAction,
-                   help="ramp the EMA decay up as min(decay, (1+n)/(10+n))")
-
-    g = parser.add_argument_group("speed")
-    g.add_argument("--mixed_precision", choices=MIXED_PRECISION_CHOICES, help="'bf16' recommended on GPUs")
-    g.add_argument("--compile", action="store_true", help="torch.compile both nets")
-    g.add_argument("--compile_backend", help="torch.compile backend (default inductor)")
-    g.add_argument("--channels_last", action="store_true", help="channels_last memory format")
-
-    g = parser.add_argument_group("hub")
-    g.add_argument("--push_to_hub", action="store_true", help="push the EMA pipeline at the end")
-    g.add_argument("--hub_model_id", help="repo id to push to")
-    g.add_argument("--hub_private", action="store_true")
-    g.add_argument("--hub_push_every_checkpoint", action="store_true", help="also push at each checkpoint")
-
-    g = parser.add_argument_group("evaluation")
-    g.add_argument("--eval_steps", type=_optional_int, help="FID/IS of the EMA generator every N steps (off by default)")
-    g.add_argument("--eval_num_samples", type=int)
-    g.add_argument("--eval_batch_size", type=int)
-    g.add_argument("--eval_reference", help=".npz reference statistics for FID")
-    g.add_argument("--inception_weights", help="local path of the Inception weights")
-
-    add("--record_rank_digests", action="store_true", help=argparse.SUPPRESS)
-    return parser
-
-
-def config_from_args(argv: list[str] | None = None) -> TrainConfig:
-    """Parse the command line into a TrainConfig (preset first, then the flags that were typed)."""
-    parser = build_parser()
-    given = vars(parser.parse_args(argv))
-    return make_config(given.pop("preset", None), **given)
 
 
 def make_config(preset: str | None = None, **overrides) -> TrainConfig:

@@ -13,9 +13,14 @@ _TEMP_NAME = ".tmp-pipeline"
 _OLD_NAME = ".tmp-pipeline-old"
 
 
-def build_pipeline(ema_generator: nn.Module, discriminator: nn.Module | None) -> SAGANPipeline:
-    """A pipeline of the EMA generator (eval mode) and the unwrapped discriminator."""
-    return SAGANPipeline(generator=ema_generator.eval(), discriminator=discriminator)
+def build_pipeline(
+    ema_generator: nn.Module, discriminator: nn.Module | None, class_names: list[str] | None = None
+) -> SAGANPipeline:
+    """A pipeline of the EMA generator (eval mode) and the unwrapped discriminator, with the dataset's
+    class names as its `id2label` when the dataset has them."""
+    num_classes = ema_generator.config.num_classes
+    id2label = dict(enumerate(class_names)) if class_names and len(class_names) == num_classes else None
+    return SAGANPipeline(generator=ema_generator.eval(), discriminator=discriminator, id2label=id2label)
 
 
 def save_pipeline(pipeline: SAGANPipeline, output_dir: str | Path) -> None:

@@ -7,7 +7,6 @@ and the loop is step-based over an endless iterator. See docs/training.md.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import logging
@@ -15,19 +14,22 @@ import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import torch
 from accelerate import Accelerator
 from accelerate.utils import ProjectConfiguration, set_seed
 from tqdm.auto import tqdm
 
+from ..data import ImageBatchStream
 from ..models import SAGANDiscriminator, SAGANGenerator
 from . import checkpointing
 from .assembly import assemble_training
+from .callbacks import TrainCallback
 from .config import TrainConfig
-from .data import TrainDataStream
 from .pipeline_export import build_pipeline, save_pipeline
-from .validation_images import fixed_validation_inputs, render_validation_grid, save_and_log_grid
+from ..visualization import fixed_validation_inputs, render_validation_grid
+from .validation_images import save_and_log_grid
 
 logger = logging.getLogger(__name__)
 
@@ -138,15 +140,11 @@ def _attention_gammas(generator, discriminator) -> dict[str, float]:
     return values
 
 
-def _digest(tensors) -> str:
-    sha = hashlib.sha256()
-    for tensor in tensors:
-        sha.update(tensor.detach().float().cpu().numpy().tobytes())
-    return sha.hexdigest()
+def train(config: TrainConfig, callbacks: Sequence[TrainCallback] = ()) -> TrainResult:
+    """Train a SAGAN as `config` says; returns the final step (the same on every rank).
 
-
-def train(config: TrainConfig) -> TrainResult:
-    """Train a SAGAN as `config` says; returns the final step (the same on every rank)."""
+    `callbacks` see every step's batches and the end of the run on each rank (`TrainCallback`).
+    """
     output_dir = Path(config.output_dir)
     accelerator = make_accelerator(config)
     is_main, rank, world = accelerator.is_main_process, accelerator.process_index, accelerator.num_processes
@@ -162,12 +160,8 @@ def train(config: TrainConfig) -> TrainResult:
     accelerator.wait_for_everyone()
 
     # -- data: every rank streams its own shard; the DataLoader stays out of accelerator.prepare --------
-    stream = TrainDataStream(
-        dataset_name=config.dataset_name, train_data_dir=config.train_data_dir, resolution=config.resolution,
-        batch_size=batch_size, seed=config.seed, shuffle_buffer_size=config.shuffle_buffer_size,
-        num_workers=config.dataloader_num_workers, rank=rank, world_size=world,
-        image_column=config.image_column, label_column=config.label_column, split=config.dataset_split,
-        cache_dir=config.cache_dir, num_classes=config.num_classes,
+    stream = ImageBatchStream(
+        config, resolution=config.resolution, batch_size=batch_size, seed=config.seed, rank=rank, world_size=world
     )
     num_classes = stream.num_classes
 
@@ -211,7 +205,6 @@ def train(config: TrainConfig) -> TrainResult:
             seed=config.seed, inception_weights=config.inception_weights, output_dir=output_dir,
             device=accelerator.device,
         )
-    digests: list[str] = []
     if is_main:
         logger.info(
             "training %s: %d classes, %d process(es) x batch %d x %d accumulation, n_dis %d, G %.2fM / D %.2fM params",
@@ -236,7 +229,7 @@ def train(config: TrainConfig) -> TrainResult:
             accelerator, output_dir, state.global_step, stream.state_dict(), config.checkpoints_total_limit
         )
         if is_main:
-            pipeline = build_pipeline(ema.model, unwrapped_d)
+            pipeline = build_pipeline(ema.model, unwrapped_d, stream.class_names)
             save_pipeline(pipeline, output_dir)
             write_train_config()
             if config.push_to_hub and config.hub_push_every_checkpoint:
@@ -280,8 +273,8 @@ def train(config: TrainConfig) -> TrainResult:
     discriminator.train()
     while state.global_step < config.max_train_steps:
         batches = [next(data_iter) for _ in range(config.n_dis * config.gradient_accumulation_steps)]
-        if config.record_rank_digests:
-            digests.extend(_digest([image]) for batch in batches for image in batch["pixel_values"])
+        for callback in callbacks:
+            callback.on_batches(batches, state.global_step + 1)
         metrics = train_step(batches, state.global_step + 1)
         state.global_step += 1
         state.train_time_seconds = time_at_start + time.perf_counter() - session_start
@@ -322,7 +315,7 @@ def train(config: TrainConfig) -> TrainResult:
             grid = render_validation_grid(ema.model, fixed_z, fixed_labels, grid_rows, grid_cols)
             save_and_log_grid(grid, output_dir, step, accelerator)
         if evaluator is not None and step % config.eval_steps == 0:
-            accelerator.log(evaluator(build_pipeline(ema.model, unwrapped_d), step), step=step)
+            accelerator.log(evaluator(build_pipeline(ema.model, unwrapped_d, stream.class_names), step), step=step)
         if step % config.checkpointing_steps == 0 or stopped_by_time:
             check_nonfinite()
             save_everything()
@@ -342,17 +335,12 @@ def train(config: TrainConfig) -> TrainResult:
         save_and_log_grid(grid, output_dir, state.global_step, accelerator)
         write_train_config()
         if config.push_to_hub:
-            push_to_hub(build_pipeline(ema.model, unwrapped_d), f"SAGAN after {state.global_step} steps")
-    if config.record_rank_digests:
-        record = {
-            "images": digests,
-            "generator": _digest(unwrapped_g.parameters()),
-            "discriminator": _digest(unwrapped_d.parameters()),
-            "final_step": state.global_step,
-        }
-        folder = output_dir / "rank_digests"
-        folder.mkdir(exist_ok=True)
-        (folder / f"rank{rank}.json").write_text(json.dumps(record), encoding="utf-8")
+            push_to_hub(build_pipeline(ema.model, unwrapped_d, stream.class_names), f"SAGAN after {state.global_step} steps")
+    for callback in callbacks:
+        callback.on_train_end(
+            generator=unwrapped_g, discriminator=unwrapped_d, global_step=state.global_step, rank=rank,
+            output_dir=output_dir,
+        )
     accelerator.wait_for_everyone()
     accelerator.end_training()
     return TrainResult(

@@ -14,7 +14,7 @@ import datasets
 import numpy as np
 import torch
 
-from .data_decode import ImageDecodeError, decode_image
+from .decode import ImageDecodeError, decode_image
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import torch
 
-from sagan_hf.models import SAGANDiscriminator, SAGANGenerator
+from ...models import SAGANDiscriminator, SAGANGenerator
 
 from .architecture import BIGGAN_D_MULTIPLIERS, BIGGAN_G_MULTIPLIERS, BigGANArchitecture, check_architecture
 from .source_state import SourceState

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .inception import FIDInceptionV3
+from sagan_hf.evaluation.inception import FIDInceptionV3
 
 
 def save_random_inception_weights(

@@ -55,7 +55,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .biggan.architecture import (
+from .architecture import (
     BIGGAN_D_MULTIPLIERS,
     BIGGAN_G_MULTIPLIERS,
     DEFAULT_BN_EPS,
@@ -68,9 +68,9 @@ from .biggan.architecture import (
     parse_attention,
     resolve_architecture,
 )
-from .biggan.convert import ATTENTION_NAMES, OUR_BN_EPS, convert_discriminator, convert_generator
-from .biggan.run_folder import DISCRIMINATOR_FILE, GENERATOR_FILES, STATE_FILE, BigGANRun, load_biggan_run
-from .biggan.spectral import biggan_eval_singular_vectors
+from .convert import ATTENTION_NAMES, OUR_BN_EPS, convert_discriminator, convert_generator
+from .run_folder import DISCRIMINATOR_FILE, GENERATOR_FILES, STATE_FILE, BigGANRun, load_biggan_run
+from .spectral import biggan_eval_singular_vectors
 
 __all__ = [
     "ATTENTION_NAMES",
@@ -116,7 +116,7 @@ def convert_biggan_checkpoint(
     The architecture comes from the given arguments, else from `state_dict.pth`'s config, else from the
     weights' names and shapes. Returns the pipeline (models in eval mode).
     """
-    from sagan_hf.pipelines import SAGANPipeline  # heavy import, only needed here
+    from ...pipelines import SAGANPipeline  # heavy import, only needed here
 
     run = load_biggan_run(weights_dir, include_discriminator)
     overrides = dict(

@@ -1,4 +1,4 @@
-"""The training data stream: endless, seeded, rank-sharded, resumable batches of images and labels.
+"""The image batch stream: endless, seeded, rank-sharded, resumable batches of images and labels.
 
 Pipeline: ``load_dataset(..., streaming=True)`` -> ``decode(False)`` -> seeded ``shuffle`` ->
 ``split_dataset_by_node(rank, world_size)`` -> decode and batch in DataLoader workers. The DataLoader
@@ -16,14 +16,14 @@ from typing import Iterator
 import torch
 from datasets.distributed import split_dataset_by_node
 
-from .data_batching import DecodedBatches
-from .data_decode import RESAMPLING_FILTERS, to_model_range
-from .data_order import WorkerRoundRobin
-from .data_sources import open_image_stream
+from .batching import DecodedBatches
+from .decode import to_model_range
+from .options import SHAPES_DATASET_NAME, DataOptions
+from .order import WorkerRoundRobin
+from .sources import open_image_stream
 
 logger = logging.getLogger(__name__)
 
-SHAPES_DATASET_NAME = "shapes"
 STATE_VERSION = 1
 
 # Stream iterators still open at interpreter exit would be finalised after their modules are torn
@@ -42,74 +42,49 @@ def _check_int(name: str, value, minimum: int) -> None:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
-class TrainDataStream:
+class ImageBatchStream:
     """Batches ``{"pixel_values": float32 [B, 3, R, R] in [-1, 1], "class_labels": int64 [B]}``.
 
     Args:
-        dataset_name: a Hub dataset id, or ``"shapes"`` (the default) for the built-in set.
-        train_data_dir: a local folder of parquet shards, webdataset ``.tar`` shards or images in class
-            subfolders (instead of ``dataset_name``).
-        resolution: side of the square training images.
+        options: where the data comes from (`DataOptions`: dataset id or local folder, split,
+            columns, class count, shuffle buffer, decode workers, resize filter).
+        resolution: side of the square images.
         batch_size: examples per batch on this rank.
         seed: shuffle seed; the same on every rank, or ranks would overlap.
-        shuffle_buffer_size: examples in the shuffle buffer; 0 turns shuffling off.
-        num_workers: DataLoader worker processes (capped at this rank's number of shards).
         rank, world_size: this process's place among the data-parallel processes.
-        image_column, label_column: column names, detected when not given.
-        split: dataset split to read.
-        cache_dir: ``datasets`` cache folder.
-        num_classes: class count when the label column is a plain integer without a ClassLabel
-            feature (e.g. webdataset ``.cls`` files); otherwise read from the data.
-        resample: ``"bicubic"`` (default) or ``"bilinear"`` resize filter.
 
     ``iter(stream)`` never ends: it calls ``set_epoch`` at each pass and drops each worker's last
     incomplete batch of a pass. ``iter_one_pass()`` reads one pass and keeps the last smaller batch.
     ``state_dict()`` / ``load_state_dict()`` save and restore this rank's position (see docs/data.md
-    for the shuffle-buffer caveat).
+    for the shuffle-buffer caveat). Decode workers are capped at this rank's number of shards.
     """
 
     def __init__(
         self,
+        options: DataOptions | None = None,
         *,
-        dataset_name: str | None = None,
-        train_data_dir: str | None = None,
         resolution: int,
         batch_size: int,
         seed: int = 0,
-        shuffle_buffer_size: int = 1000,
-        num_workers: int = 0,
         rank: int = 0,
         world_size: int = 1,
-        image_column: str | None = None,
-        label_column: str | None = None,
-        split: str = "train",
-        cache_dir: str | None = None,
-        num_classes: int | None = None,
-        resample: str = "bicubic",
     ):
+        options = options if options is not None else DataOptions()
         _check_int("resolution", resolution, 1)
         _check_int("batch_size", batch_size, 1)
         _check_int("seed", seed, 0)
-        _check_int("shuffle_buffer_size", shuffle_buffer_size, 0)
-        _check_int("num_workers", num_workers, 0)
         _check_int("world_size", world_size, 1)
         _check_int("rank", rank, 0)
         if rank >= world_size:
             raise ValueError(f"rank must be in [0, world_size={world_size}), got {rank}")
-        if num_classes is not None:
-            _check_int("num_classes", num_classes, 1)
-        if resample not in RESAMPLING_FILTERS:
-            raise ValueError(f"resample must be one of {sorted(RESAMPLING_FILTERS)}, got {resample!r}")
-        if dataset_name is not None and train_data_dir is not None:
-            raise ValueError("give either dataset_name or train_data_dir, not both")
-        if dataset_name is None and train_data_dir is None:
-            dataset_name = SHAPES_DATASET_NAME
+        dataset_name, train_data_dir = options.dataset_name, options.train_data_dir
         if dataset_name == SHAPES_DATASET_NAME:
-            from ..shapes.dataset import ensure_shapes_dataset
+            from .shapes.dataset import ensure_shapes_dataset
 
             # shapes is stored at 64 px; larger runs get a set drawn at their own size.
             train_data_dir = str(ensure_shapes_dataset(resolution=max(64, resolution), seed=0))
             dataset_name = None
+        shuffle_buffer_size, num_workers = options.shuffle_buffer_size, options.dataloader_num_workers
 
         self.resolution = resolution
         self.batch_size = batch_size
@@ -117,16 +92,16 @@ class TrainDataStream:
         self.shuffle_buffer_size = shuffle_buffer_size
         self.rank = rank
         self.world_size = world_size
-        self.resample = resample
+        self.resample = options.resample
 
         source = open_image_stream(
             dataset_name=dataset_name,
             train_data_dir=train_data_dir,
-            split=split,
-            cache_dir=cache_dir,
-            image_column=image_column,
-            label_column=label_column,
-            num_classes=num_classes,
+            split=options.dataset_split,
+            cache_dir=options.cache_dir,
+            image_column=options.image_column,
+            label_column=options.label_column,
+            num_classes=options.num_classes,
         )
         self.image_column = source.image_column
         self.label_column = source.label_column
@@ -270,7 +245,7 @@ class TrainDataStream:
     def load_state_dict(self, state: dict) -> None:
         """Continue from a saved position (call before iterating)."""
         if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
-            raise ValueError(f"not a TrainDataStream state of version {STATE_VERSION}: {state!r:.200}")
+            raise ValueError(f"not an ImageBatchStream state of version {STATE_VERSION}: {state!r:.200}")
         if (state["rank"], state["world_size"]) != (self.rank, self.world_size):
             logger.warning(
                 "Data state saved by rank %s of %s loaded on rank %d of %d: positions will not match",

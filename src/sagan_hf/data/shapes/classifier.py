@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..training.data_decode import decode_image
+from ..decode import decode_image, to_model_range
 from .dataset import ensure_shapes_dataset
 from .drawing import SHAPES_CLASSES
 
@@ -83,10 +83,6 @@ def load_shapes_images(
     return pixels, torch.tensor(labels, dtype=torch.int64)
 
 
-def _to_model_range(pixels_uint8: torch.Tensor) -> torch.Tensor:
-    return pixels_uint8.float() / 127.5 - 1.0
-
-
 @torch.no_grad()
 def class_accuracy(classifier: nn.Module, images: torch.Tensor, class_labels, batch_size: int = 256) -> float:
     """Fraction of ``images`` (float in [-1, 1], [N, 3, H, W]) classified as their ``class_labels``."""
@@ -123,7 +119,7 @@ def _train(model: ShapesClassifier, pixels: torch.Tensor, labels: torch.Tensor, 
     model.train()
     for step in tqdm(range(num_steps), desc="Training the shapes classifier", unit="step", leave=False):
         index = torch.randint(0, pixels.shape[0], (batch_size,), generator=generator)
-        loss = F.cross_entropy(model(_to_model_range(pixels[index])), labels[index])
+        loss = F.cross_entropy(model(to_model_range(pixels[index])), labels[index])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -193,7 +189,7 @@ def train_shapes_classifier(
                generator=torch.Generator().manual_seed(seed))
         model.eval()
         test_pixels, test_labels = load_shapes_images(folder, "test", resolution)
-        model.held_out_accuracy = class_accuracy(model, _to_model_range(test_pixels), test_labels)
+        model.held_out_accuracy = class_accuracy(model, to_model_range(test_pixels), test_labels)
     logger.info("Shapes classifier at %d px: held-out accuracy %.4f", resolution, model.held_out_accuracy)
     if use_cache:
         temporary = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")

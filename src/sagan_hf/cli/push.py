@@ -1,0 +1,91 @@
+"""`sagan-hf push` (and `scripts/push_to_hub.py`): a saved pipeline folder -> a Hub repo with a model card.
+
+The token comes from --token, the HF_TOKEN environment variable or `hf auth login`; it is never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..options import check_options, option
+from .arguments import add_dataclass_arguments, dataclass_from_args
+from .errors import report_usage_error, run_reporting_errors
+
+DESCRIPTION = "Push a saved SAGAN pipeline to the Hugging Face Hub with a generated model card."
+EXAMPLES = """example:
+  sagan-hf push --pipeline runs/x --repo_id me/sagan-x [--private] [--eval_report report.json]"""
+
+
+@dataclass(kw_only=True)
+class PushOptions:
+    pipeline: str = option(help="folder written by SAGANPipeline.save_pretrained (model_index.json inside)")
+    repo_id: str = option(help="target repo, 'namespace/name'")
+    private: bool = option(False, "create the repo as private (new repos only)")
+    eval_report: str | None = option(None, "evaluation report JSON (FID/IS/...); without it the card says "
+                                     "'not evaluated'")
+    train_config: str | None = option(None, "training arguments JSON (default: PIPELINE/train_config.json when present)")
+    commit_message: str | None = option(None, "commit message (default: 'Upload SAGAN pipeline')")
+    token: str | None = option(None, "Hub token with write access (default: HF_TOKEN or the `hf auth login` cache)")
+    discriminator: bool = option(True, "upload the discriminator too (without it the model cannot be fine-tuned "
+                                 "as a GAN)")
+    images: bool = option(True, "generate sample and attention images for the card")
+    license: str = option("apache-2.0", "license id of the weights for the card")
+
+    def __post_init__(self):
+        check_options(self)
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    parser = parser or argparse.ArgumentParser(prog="sagan-hf push")
+    parser.description, parser.epilog = DESCRIPTION, EXAMPLES
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    add_dataclass_arguments(parser, PushOptions)
+    return parser
+
+
+def push(options: PushOptions) -> int:
+    from ..hub import HubTokenNotFoundError, check_repo_id, load_json_report, push_pipeline_to_hub, resolve_token
+
+    # Every check that needs no model comes first, so mistakes are reported before the slow part.
+    try:
+        token = resolve_token(options.token)
+    except HubTokenNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    folder = Path(options.pipeline)
+    if not (folder / "model_index.json").is_file():
+        raise ValueError(f"{folder} is not a saved pipeline folder (no model_index.json in it)")
+    train_config_path = Path(options.train_config) if options.train_config else None
+    if train_config_path is None and (folder / "train_config.json").is_file():
+        train_config_path = folder / "train_config.json"
+    check_repo_id(options.repo_id)
+    train_config = load_json_report(train_config_path, "Training config") if train_config_path else None
+    eval_report = load_json_report(Path(options.eval_report), "Evaluation report") if options.eval_report else None
+
+    from ..pipelines import SAGANPipeline
+
+    pipeline = SAGANPipeline.from_pretrained(str(folder))
+    commit = push_pipeline_to_hub(
+        pipeline, options.repo_id, private=options.private, token=token, eval_report=eval_report,
+        train_config=train_config, commit_message=options.commit_message,
+        include_discriminator=options.discriminator, include_images=options.images, license=options.license,
+    )
+    print(f"Pushed {folder} to {options.repo_id}: {commit}")
+    print(f'Load it with: SAGANPipeline.from_pretrained("{options.repo_id}")')
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return push(dataclass_from_args(PushOptions, args))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_reporting_errors(lambda: run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
