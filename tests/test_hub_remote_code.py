@@ -156,6 +156,10 @@ def remote_runs(pushed, card, tmp_path_factory):
         print("pipeline class:", type(pipe).__module__, type(pipe).__name__)
         again = pipe(class_labels=output.class_labels, generator=torch.Generator().manual_seed(0), output_type="np")
         np.save("images.npy", again.images)
+        # the remote class's own from_pretrained (sagan_hf's loader, running without sagan_hf)
+        reloaded = type(pipe).from_pretrained({REPO_ID!r}, trust_remote_code=True, revision={pushed!r})
+        np.save("reloaded.npy", reloaded(class_labels=output.class_labels, generator=torch.Generator().manual_seed(0),
+                                         output_type="np").images)
     """)
     (command,) = code_blocks(card, "bash", containing="diffusers-cli")
     cli_argv = shlex.split(command.replace("\\\n", " "))
@@ -206,6 +210,7 @@ def test_diffusion_pipeline_from_the_card_gives_the_same_images_without_sagan_hf
     child, output = remote_runs["api"]
     assert "pipeline class: diffusers_modules." in output and " SAGANPipeline" in output
     assert np.array_equal(np.load(child.work / "images.npy"), expected["floats"])
+    assert np.array_equal(np.load(child.work / "reloaded.npy"), expected["floats"])
     pngs = _pngs(child.work.glob("sagan_sample_*.png"))
     assert len(pngs) == 4 and all(np.array_equal(a, b) for a, b in zip(pngs, expected["pngs"]))
     _assert_cached_code_is_the_package_source(child.folder / "modules")

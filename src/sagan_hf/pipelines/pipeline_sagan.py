@@ -170,8 +170,8 @@ class SAGANPipeline(DiffusionPipeline):
         networks: no code from the repo runs here (`DiffusionPipeline.from_pretrained(repo,
         trust_remote_code=True)` is the way that runs it, without sagan-hf installed).
 
-        Models are built directly on the CPU rather than empty on the meta device: registering spectral
-        norm runs power iterations, which are far slower on meta tensors than on real small ones.
+        Without a `device_map`, the networks are built on the CPU and then filled (`low_cpu_mem_usage=False`);
+        pass `low_cpu_mem_usage=True` for diffusers' empty (meta-device) models.
         """
         if kwargs.get("device_map") is None:
             kwargs.setdefault("low_cpu_mem_usage", False)
