@@ -211,7 +211,7 @@ def test_card_shows_both_ways_to_load_and_the_risk_of_remote_code(pipeline):
     (package_snippet,) = code_blocks(text, "python", containing="from sagan_hf")
     assert 'SAGANPipeline.from_pretrained("org/sagan-tiny")' in package_snippet
     (command,) = code_blocks(text, "bash", containing="diffusers-cli")
-    assert "run -m org/sagan-tiny --trust-remote-code --revision main --seed 0" in command
+    assert "run -m org/sagan-tiny --trust-remote-code --revision main --device-map cpu --seed 0" in command
     assert """--pipeline-kwargs '{"class_labels": [0, 1, 2, 3]}'""" in command
     # what trust_remote_code runs, and why to pin a revision
     assert "`trust_remote_code=True` runs that code on your\nmachine" in text
