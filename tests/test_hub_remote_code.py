@@ -34,10 +34,12 @@ from sagan_hf.hub.remote_code import save_remote_code_layout
 TOKEN = LoopbackHubServer.VALID_TOKEN
 REPO_ID = "tester/sagan-remote-code"
 NAMES = {0: "circle", 1: "square", 2: "triangle", 3: "star", 4: "cross"}
+SOURCES = {path.name: path for path in (Path(sagan_hf.pipelines.pipeline_sagan.__file__),
+                                        Path(sagan_hf.models.modeling_sagan.__file__))}
 CODE_FILES = {  # repo path -> the package's own source file
-    "pipeline_sagan.py": Path(sagan_hf.pipelines.pipeline_sagan.__file__),
-    "generator/modeling_sagan.py": Path(sagan_hf.models.modeling_sagan.__file__),
-    "discriminator/modeling_sagan.py": Path(sagan_hf.models.modeling_sagan.__file__),
+    "pipeline_sagan.py": SOURCES["pipeline_sagan.py"],
+    "generator/modeling_sagan.py": SOURCES["modeling_sagan.py"],
+    "discriminator/modeling_sagan.py": SOURCES["modeling_sagan.py"],
 }
 SUBPROCESS_TIMEOUT = 300
 
@@ -132,17 +134,17 @@ def _pngs(paths) -> list[np.ndarray]:
 
 def _assert_cached_code_is_the_package_source(modules_cache: Path) -> None:
     """The code diffusers ran came from the repo into the temporary HF_MODULES_CACHE: the package's files."""
-    cached = [p for p in modules_cache.rglob("*.py") if p.name in ("pipeline_sagan.py", "modeling_sagan.py")]
-    assert {p.name for p in cached} == {"pipeline_sagan.py", "modeling_sagan.py"}, cached
+    cached = [p for p in modules_cache.rglob("*.py") if p.name in SOURCES]
+    assert {p.name for p in cached} == set(SOURCES), cached
     for path in cached:
-        assert path.read_bytes() == CODE_FILES[path.name if path.name == "pipeline_sagan.py"
-                                               else "generator/modeling_sagan.py"].read_bytes(), path
+        assert path.read_bytes() == SOURCES[path.name].read_bytes(), path
 
 
 @pytest.fixture(scope="module")
 def remote_runs(pushed, card, tmp_path_factory):
-    """Runs, at the same time, the card's diffusers snippet and its diffusers-cli command, each in a fresh
-    process without sagan-hf against the loopback Hub; returns the two child processes and their output."""
+    """Runs, at the same time and each in a fresh process without sagan-hf: the card's diffusers snippet
+    and its diffusers-cli command against the loopback Hub, and an offline load of a downloaded snapshot.
+    Returns each child process with its output."""
     (snippet,) = code_blocks(card, "python", containing="DiffusionPipeline")
     api_code = textwrap.dedent("""
         try:
@@ -258,6 +260,8 @@ def test_sagan_pipeline_takes_loading_arguments_and_refuses_unknown_ones(named_p
     save_remote_code_layout(named_pipeline, tmp_path)
     half = SAGANPipeline.from_pretrained(tmp_path, dtype=torch.bfloat16, trust_remote_code=True)
     assert half.generator.dtype == torch.bfloat16
+    empty_first = SAGANPipeline.from_pretrained(tmp_path, low_cpu_mem_usage=True)  # built on meta, then filled
+    assert_same_images(sample(empty_first), sample(named_pipeline))
     given = SAGANPipeline.from_pretrained(tmp_path, discriminator=None)
     assert given.discriminator is None and given.id2label == NAMES
     with pytest.raises(ValueError, match=r"Unexpected from_pretrained argument\(s\) \['custom_flag'\]"):
