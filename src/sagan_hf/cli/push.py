@@ -14,7 +14,8 @@ from ..options import check_options, option
 from .arguments import add_dataclass_arguments, dataclass_from_args
 from .errors import command_main
 
-DESCRIPTION = "Push a saved SAGAN pipeline to the Hugging Face Hub with a generated model card."
+DESCRIPTION = ("Push a saved SAGAN pipeline to the Hugging Face Hub with a generated model card, in a layout that "
+               "plain diffusers loads too (trust_remote_code=True).")
 EXAMPLES = """example:
   sagan-hf push --pipeline runs/x --repo_id me/sagan-x [--private] [--eval_report report.json]"""
 
@@ -74,7 +75,9 @@ def push(options: PushOptions) -> int:
         include_discriminator=options.discriminator, include_images=options.images, license=options.license,
     )
     print(f"Pushed {folder} to {options.repo_id}: {commit}")
-    print(f'Load it with: SAGANPipeline.from_pretrained("{options.repo_id}")')
+    print(f'Load it with: SAGANPipeline.from_pretrained("{options.repo_id}", revision="{commit.oid}")')
+    print(f'or without sagan-hf: DiffusionPipeline.from_pretrained("{options.repo_id}", trust_remote_code=True, '
+          f'revision="{commit.oid}")')
     return 0
 
 
