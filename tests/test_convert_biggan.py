@@ -15,19 +15,20 @@ import torch
 import torch.nn.functional as F
 
 from sagan_hf.convert.biggan import (
-    biggan_eval_singular_vectors,
     convert_biggan_checkpoint,
     convert_discriminator,
     convert_generator,
     resolve_architecture,
 )
+from sagan_hf.convert.core import biggan_eval_vectors
 
 SN_EPS = 1e-8
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "convert_biggan_pytorch_checkpoint.py"
 
 # Their channel lists (as multiples of ch) for the sizes used here.
 G_CHANNELS = {32: ([4, 4, 4], [4, 4, 4]), 64: ([16, 16, 8, 4], [16, 8, 4, 2])}
-D_CHANNELS = {64: ([0, 1, 2, 4, 8], [1, 2, 4, 8, 16])}  # 0 stands for the 3 image channels
+D_CHANNELS = {32: ([0, 4, 4, 4], [4, 4, 4, 4]), 64: ([0, 1, 2, 4, 8], [1, 2, 4, 8, 16])}  # 0: the image's 3
+D_DOWNSAMPLE = {32: [True, True, False, False], 64: [True] * 4 + [False]}
 
 
 # ----------------------------------------------------------------------------- BigGAN-format state dicts
@@ -90,12 +91,13 @@ def make_biggan_generator(resolution, ch, n_classes, dim_z, attention=(), shared
 def make_biggan_discriminator(resolution, ch, n_classes, attention=(), seed=1):
     gen = torch.Generator().manual_seed(seed)
     ins, outs = ([ch * m if m else 3 for m in ms] for ms in D_CHANNELS[resolution])
-    sides = [resolution // 2 ** (i + 1) for i in range(len(outs) - 1)] + [4]
+    # the side each block is filed under for attention in that code base (16 for every block at 32x32)
+    sides = [16] * 4 if resolution == 32 else [resolution // 2 ** (i + 1) for i in range(len(outs) - 1)] + [4]
     state = {}
     for i, (c_in, c_out) in enumerate(zip(ins, outs)):
         _sn_layer(state, f"blocks.{i}.0.conv1", (c_out, c_in, 3, 3), gen)
         _sn_layer(state, f"blocks.{i}.0.conv2", (c_out, c_out, 3, 3), gen)
-        if c_in != c_out or i < len(outs) - 1:
+        if c_in != c_out or D_DOWNSAMPLE[resolution][i]:
             _sn_layer(state, f"blocks.{i}.0.conv_sc", (c_out, c_in, 1, 1), gen)
         if sides[i] in attention:
             _attention(state, f"blocks.{i}.1", c_out, gen)
@@ -169,7 +171,7 @@ def ref_discriminator(state, x, y):
     i = 0
     while f"blocks.{i}.0.conv1.weight" in state:
         block = f"blocks.{i}.0"
-        downsample = f"blocks.{i + 1}.0.conv1.weight" in state  # all but the last block pool
+        downsample = D_DOWNSAMPLE[x.shape[-1]][i]
         out = ref_conv(F.relu(h) if i > 0 else h, state, f"{block}.conv1")
         out = ref_conv(F.relu(out), state, f"{block}.conv2")
         if downsample:
@@ -201,12 +203,13 @@ def test_power_step_sigma_matches_hand_computation():
     gen = torch.Generator().manual_seed(3)
     state = {}
     _sn_layer(state, "conv", (6, 4, 3, 3), gen)
-    u, v, sigma = biggan_eval_singular_vectors(state["conv.weight"], state["conv.u0"], SN_EPS)
+    layer = biggan_eval_vectors(state["conv.weight"], state["conv.u0"], SN_EPS)
     expected = state["conv.weight"] / ref_sn_weight(state, "conv")
-    assert torch.allclose(sigma.float(), expected.flatten()[0], rtol=1e-6)
+    assert torch.allclose(layer.sigma().float(), expected.flatten()[0], rtol=1e-6)
     matrix = state["conv.weight"].reshape(6, -1).double()
-    assert math.isclose(float(u @ matrix @ v), float(sigma), rel_tol=1e-12)  # torch's SN sigma in eval
-    assert u.shape == (6,) and v.shape == (36,)
+    # torch's SN sigma in eval, from the float32 vectors that are stored
+    assert math.isclose(float(layer.u.double() @ matrix @ layer.v.double()), float(layer.sigma()), rel_tol=1e-12)
+    assert layer.u.shape == (6,) and layer.v.shape == (36,)
 
 
 @pytest.mark.parametrize("bn_eps", [1e-5, 1e-3])
@@ -402,15 +405,30 @@ def test_discriminator_options_do_not_block_a_generator_only_conversion(tmp_path
     assert pipe.discriminator is None and pipe.generator.config.sample_size == 64
 
 
-def test_hierarchical_z_detected_from_shapes_and_32px_discriminator_refused(tmp_path):
+def test_hierarchical_z_detected_from_shapes(tmp_path):
     g_state = make_biggan_generator(32, ch=4, n_classes=3, dim_z=8, shared_dim=6)
     g_state["blocks.0.0.bn1.gain.weight"] = torch.randn(16, 8)  # shared_dim + a z chunk: hier
     with pytest.raises(ValueError, match="hier=True"):
         _arch(g_state)
+
+
+def test_32px_discriminator_converts_with_its_own_downsampling(tmp_path):
     g_state = make_biggan_generator(32, ch=4, n_classes=3, dim_z=8)
-    with pytest.raises(ValueError, match="32x32 discriminator down-samples differently"):
-        resolve_architecture(None, {}, g_state, {}, include_discriminator=True)
-    run = _write_run(tmp_path / "run", g_state)
-    _run_script("--weights_dir", run, "--output_dir", tmp_path / "out", "--no_discriminator")
-    assert (tmp_path / "out" / "generator" / "config.json").is_file()
-    assert not (tmp_path / "out" / "discriminator").exists()
+    d_state = make_biggan_discriminator(32, ch=4, n_classes=3)
+    run = _write_run(tmp_path / "run", g_state, d_state)
+    pipe = convert_biggan_checkpoint(run, tmp_path / "out")
+    assert pipe.discriminator.config.downsample == (True, True, False, False)
+    assert pipe.discriminator.block_resolutions == [16, 8, 8, 8]
+    images = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(5)) * 2 - 1
+    y = torch.tensor([2, 0, 1])
+    with torch.no_grad():
+        assert torch.allclose(pipe.discriminator(images, y), ref_discriminator(d_state, images, y), rtol=1e-5, atol=1e-5)
+    assert (tmp_path / "out" / "discriminator" / "config.json").is_file()
+    # "16" there attaches attention after all four blocks: refused by name, the generator alone converts
+    d_state = make_biggan_discriminator(32, ch=4, n_classes=3, attention=(16,))
+    run = _write_run(tmp_path / "run2", g_state, d_state)
+    with pytest.raises(ValueError, match=r"D attention at 16x16 is not supported at 32x32.*after 4 blocks"):
+        convert_biggan_checkpoint(run)
+    _run_script("--weights_dir", run, "--output_dir", tmp_path / "out2", "--no_discriminator")
+    assert (tmp_path / "out2" / "generator" / "config.json").is_file()
+    assert not (tmp_path / "out2" / "discriminator").exists()
