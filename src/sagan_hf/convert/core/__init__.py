@@ -7,6 +7,7 @@
 - `batchnorm`: BatchNorm epsilon differences folded into the running variance.
 - `cbn`: the sources' class-conditional gains and biases folded into our per-class tables.
 - `mapping`: `StateMapper`, which fills our model's state dict layer by layer.
+- `architecture`: a network's blocks and widths read off its state dict.
 - `color`: BGR-trained networks turned into RGB ones.
 - `class_names`: ImageNet-1k and CIFAR-10 class names.
 - `published`, `output`: what a conversion records, and how the pipeline folder is written.
@@ -17,11 +18,12 @@ from .cbn import gain_from_offset, tables_from_onehot_linear, tables_from_shared
 from .checkpoint_file import NUMPY_SCALAR_GLOBALS, file_sha256, load_checkpoint_file
 from .class_names import CLASS_NAME_CHOICES, CIFAR10_CLASSES, class_names_id2label, imagenet_class_names
 from .color import reverse_discriminator_colors, reverse_generator_colors
+from .architecture import build_discriminator, build_generator, child_indices, split_widths, tensor_shape
 from .mapping import SpectralReader, StateMapper
 from .output import CONVERSION_FILE, build_pipeline, conversion_record, converter_version, save_converted_pipeline
 from .published import PublishedCheckpoint, SourceProject
 from .source_state import SourceState
-from .spectral import SpectralWeight, biggan_eval_vectors, power_iterations
+from .spectral import SpectralWeight, biggan_eval_vectors, power_iterations, torch_hook_reader
 
 __all__ = [
     "CIFAR10_CLASSES",
@@ -35,6 +37,9 @@ __all__ = [
     "SpectralWeight",
     "StateMapper",
     "biggan_eval_vectors",
+    "build_discriminator",
+    "build_generator",
+    "child_indices",
     "build_pipeline",
     "class_names_id2label",
     "conversion_record",
@@ -48,6 +53,9 @@ __all__ = [
     "reverse_discriminator_colors",
     "reverse_generator_colors",
     "save_converted_pipeline",
+    "split_widths",
     "tables_from_onehot_linear",
     "tables_from_shared_embedding",
+    "tensor_shape",
+    "torch_hook_reader",
 ]

@@ -13,6 +13,7 @@ whose eval sigma can be written as u^T W v converts exactly by storing that u an
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import torch
 import torch.nn.functional as F
@@ -73,3 +74,22 @@ def biggan_eval_vectors(weight: torch.Tensor, u0: torch.Tensor, eps: float) -> S
     v = F.normalize(u0.reshape(1, -1).double() @ matrix, eps=eps)
     u = F.normalize(v @ matrix.t(), eps=eps)
     return SpectralWeight(weight.float(), u.squeeze(0).float(), v.squeeze(0).float())
+
+
+def torch_hook_reader(power_steps: int = 0, eps: float = 1e-12):
+    """A `StateMapper` reader for torch's hook format: `X.weight_orig`, `X.weight_u`, `X.weight_v`.
+
+    `power_steps` training-mode iterations are folded in (StudioGAN's own sampling runs one per call);
+    `eps` is the source's spectral-norm epsilon, used only by those iterations.
+    """
+
+    def read(source, prefix: str, shape: tuple) -> SpectralWeight | None:
+        rows, columns = shape[0], math.prod(shape[1:])
+        weight = source.take(f"{prefix}.weight_orig", shape)
+        u = source.take(f"{prefix}.weight_u", (rows,))
+        v = source.take(f"{prefix}.weight_v", (columns,))
+        if weight is None or u is None or v is None:
+            return None
+        return power_iterations(weight, u, v, power_steps, eps)
+
+    return read

@@ -1,0 +1,58 @@
+"""Reading a network's shape off its state dict, in our config's terms."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+
+
+def child_indices(state: Mapping, prefix: str) -> list[int]:
+    """The sorted numbers n of the keys `<prefix>.<n>.…` (the entries of a ModuleList)."""
+    pattern = re.compile(rf"{re.escape(prefix)}\.(\d+)\.")
+    return sorted({int(match.group(1)) for key in state if (match := pattern.match(key))})
+
+
+def split_widths(widths: Sequence[int]) -> tuple[int, tuple[int, ...]]:
+    """(ch, channel_multipliers) for a list of block widths: ch is their greatest common divisor."""
+    ch = math.gcd(*widths)
+    return ch, tuple(width // ch for width in widths)
+
+
+def tensor_shape(state: Mapping, key: str, what: str) -> tuple[int, ...]:
+    """The shape of `state[key]`, or a ValueError naming the key the file should have had."""
+    value = state.get(key)
+    if value is None or not hasattr(value, "shape"):
+        raise ValueError(f"{what} has no tensor {key!r}, which every network of this layout has")
+    return tuple(value.shape)
+
+
+def build_generator(*, resolution: int, num_classes: int, z_dim: int, widths: Sequence[int],
+                    attention: Sequence[int], bn_eps: float):
+    """Our generator for a source G described by its widths (4x4 input, then each block's output)."""
+    from ...models import SAGANGenerator
+
+    ch, multipliers = split_widths(widths)
+    return SAGANGenerator(sample_size=resolution, num_classes=num_classes, z_dim=z_dim, ch=ch,
+                          channel_multipliers=multipliers, attention_resolutions=tuple(attention), bn_eps=bn_eps)
+
+
+def build_discriminator(*, resolution: int, num_classes: int, widths: Sequence[int], downsample: Sequence[bool],
+                        attention_blocks: Sequence[int], shortcut_takes_activation: bool):
+    """Our discriminator for a source D described block by block, attention after the same blocks."""
+    from ...models import SAGANDiscriminator
+
+    sides, side = [], resolution
+    for pools in downsample:
+        side //= 2 if pools else 1
+        sides.append(side)
+    ch, multipliers = split_widths(widths)
+    model = SAGANDiscriminator(
+        sample_size=resolution, num_classes=num_classes, ch=ch, channel_multipliers=multipliers,
+        attention_resolutions=tuple(sides[block] for block in attention_blocks), downsample=tuple(downsample),
+        shortcut_takes_activation=shortcut_takes_activation,
+    )
+    if sorted(model.attention_after) != sorted(attention_blocks):
+        raise ValueError(f"the discriminator has attention after blocks {list(attention_blocks)}; ours can place it "
+                         "only after the first block that reaches a feature-map side")
+    return model

@@ -1,0 +1,149 @@
+"""The architecture of an MMGeneration SAGAN: read off the weights, plus the facts they do not show.
+
+Widths, classes, latent size, attention placement and the kind of CBN tables come from the tensors.
+The rest (BatchNorm epsilon, whether the CBN gain is 1 + table, in-place ReLU in D, colour order) comes
+from the first source that has it: a flag, the config text the file may carry, the table of published
+files (recognised by SHA-256), MMGeneration's own default where every published config agrees with it.
+What none of them gives is refused by name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+from ..core import PublishedCheckpoint, child_indices, tensor_shape
+
+# MMGeneration's ProjDiscriminator default down-sampling of the blocks after `from_rgb` (which always pools).
+DEFAULT_DISCRIMINATOR_DOWNSAMPLE = {32: (True, False, False), 64: (True, True, True, True),
+                                    128: (True, True, True, True, False)}
+DEFAULT_NORM_EPS = 1e-4  # MMGeneration's default `norm_eps`
+GAIN_OFFSET_INITS = ("BIGGAN", "STUDIO")  # init types with gain = 1 + table in SNConditionNorm
+DEFAULT_INIT = "BigGAN"
+COLOR_ORDERS = ("bgr", "rgb")
+
+
+@dataclasses.dataclass(frozen=True)
+class MMGenArchitecture:
+    """An MMGeneration SAGAN, in our terms."""
+
+    resolution: int
+    num_classes: int
+    z_dim: int
+    g_widths: tuple[int, ...]  # the 4x4 input, then each block's output
+    g_attention: tuple[int, ...]
+    embedding_sn: bool  # CBN tables are spectral-normed embeddings
+    gain_offset: bool  # CBN gain is 1 + table (BigGAN/studio initialisation)
+    bn_eps: float
+    color_order: str
+    d_widths: tuple[int, ...] = ()
+    d_downsample: tuple[bool, ...] = ()
+    d_attention_blocks: tuple[int, ...] = ()  # D blocks (from_rgb = 0) followed by attention
+    d_inplace_relu: bool = False
+
+
+def _layer_rows(state: Mapping, key: str) -> int:
+    return int(state[key].shape[0])
+
+
+def read_generator_layout(state: Mapping) -> dict:
+    """Widths, attention sides, latent size, classes and CBN table kind of a generator state dict."""
+    what = "the generator state dict"
+    rows, z_dim = tensor_shape(state, "noise2feat.weight_orig", what)
+    widths, attention = [rows // 16], []
+    for index in child_indices(state, "conv_blocks"):
+        prefix = f"conv_blocks.{index}"
+        if f"{prefix}.gamma" in state:
+            attention.append(4 * 2 ** (len(widths) - 1))
+        elif f"{prefix}.conv_1.conv.weight_orig" in state:
+            widths.append(_layer_rows(state, f"{prefix}.conv_1.conv.weight_orig"))
+        else:
+            raise ValueError(f"{what}: conv_blocks.{index} is neither a residual block nor an attention block")
+    if len(widths) < 2:
+        raise ValueError(f"{what} has no residual blocks (conv_blocks.N.conv_1)")
+    norm = f"conv_blocks.{child_indices(state, 'conv_blocks')[0]}.norm_1"
+    if f"{norm}.weight_embedding.weight_orig" in state:
+        embedding_sn, table = True, f"{norm}.weight_embedding.weight_orig"
+    elif f"{norm}.weight_embedding.weight" in state:
+        embedding_sn, table = False, f"{norm}.weight_embedding.weight"
+    else:
+        raise ValueError(f"{what} has no class-conditional BatchNorm ({norm}.weight_embedding): the converter "
+                         "takes class-conditional SAGAN generators")
+    return dict(resolution=4 * 2 ** (len(widths) - 1), num_classes=_layer_rows(state, table), z_dim=z_dim,
+                g_widths=tuple(widths), g_attention=tuple(attention), embedding_sn=embedding_sn)
+
+
+def read_discriminator_layout(state: Mapping, resolution: int, downsample: tuple[bool, ...] | None) -> dict:
+    """Widths, down-sampling and attention blocks of a ProjDiscriminator state dict."""
+    what = "the discriminator state dict"
+    widths = [tensor_shape(state, "from_rgb.conv_1.conv.weight_orig", what)[0]]
+    shortcuts, attention_blocks = [], []
+    for index in child_indices(state, "conv_blocks"):
+        prefix = f"conv_blocks.{index}"
+        if f"{prefix}.gamma" in state:
+            attention_blocks.append(len(widths) - 1)
+        elif f"{prefix}.conv_1.conv.weight_orig" in state:
+            widths.append(_layer_rows(state, f"{prefix}.conv_1.conv.weight_orig"))
+            shortcuts.append(f"{prefix}.shortcut.conv.weight_orig" in state)
+        else:
+            raise ValueError(f"{what}: conv_blocks.{index} is neither a residual block nor an attention block")
+    if isinstance(downsample, Mapping):  # a config's per-scale table
+        downsample = downsample.get(resolution)
+    if downsample is None:
+        if resolution not in DEFAULT_DISCRIMINATOR_DOWNSAMPLE:
+            raise ValueError(f"MMGeneration has no default discriminator down-sampling for {resolution}x{resolution}")
+        downsample = DEFAULT_DISCRIMINATOR_DOWNSAMPLE[resolution]
+    downsample = tuple(bool(d) for d in downsample)
+    if len(downsample) != len(widths) - 1:
+        raise ValueError(f"{what} has {len(widths) - 1} blocks after from_rgb, its down-sampling lists {len(downsample)}")
+    for block, (pools, has_shortcut) in enumerate(zip(downsample, shortcuts), start=1):
+        if has_shortcut != (pools or widths[block] != widths[block - 1]):
+            raise ValueError(f"{what}: block {block}'s shortcut conv does not fit MMGeneration's down-sampling "
+                             f"{list(downsample)} for {resolution}x{resolution} (a shortcut conv exists exactly "
+                             "where a block pools or changes width)")
+    return dict(d_widths=tuple(widths), d_downsample=(True, *downsample), d_attention_blocks=tuple(attention_blocks))
+
+
+def _config_part(config: Mapping | None, network: str) -> Mapping | None:
+    model = config.get("model") if config else None
+    part = model.get(network) if isinstance(model, Mapping) else None
+    return part if isinstance(part, Mapping) else None
+
+
+def resolve_facts(overrides: Mapping, config: Mapping | None, published: PublishedCheckpoint | None,
+                  include_discriminator: bool) -> tuple[dict, dict]:
+    """(facts, where each came from) for bn_eps, gain_offset, d_inplace_relu, color_order and D down-sampling."""
+    generator, discriminator = _config_part(config, "generator"), _config_part(config, "discriminator")
+    known = published.facts if published is not None else {}
+    facts, origin = {}, {}
+
+    def settle(name, flag, from_config, from_table, default=None, default_origin=None):
+        for value, where in ((flag, "flag"), (from_config, "the file's config"), (from_table, "published table"),
+                             (default, default_origin)):
+            if value is not None:
+                facts[name], origin[name] = value, where
+                return
+
+    settle("bn_eps", overrides.get("bn_eps"), generator and float(generator.get("norm_eps", DEFAULT_NORM_EPS)),
+           known.get("bn_eps"))
+    init = str(((generator or {}).get("init_cfg") or {}).get("type", DEFAULT_INIT)).upper() if generator else None
+    settle("gain_offset", None, None if init is None else init in GAIN_OFFSET_INITS, None,
+           True, "MMGeneration's default (BigGAN initialisation)")
+    settle("color_order", overrides.get("color_order"), None, known.get("color_order"), "bgr",
+           "MMGeneration's data pipelines (BGR)")
+    if include_discriminator:
+        act = (discriminator or {}).get("act_cfg") or {}
+        settle("d_inplace_relu", overrides.get("discriminator_inplace_relu"),
+               bool(act.get("inplace", False)) if discriminator else None, known.get("discriminator_inplace_relu"))
+        settle("d_downsample", None, (discriminator or {}).get("downsample_cfg"), None)
+    missing = []
+    if "bn_eps" not in facts:
+        missing.append("the BatchNorm epsilon (--bn_eps; MMGeneration's default is 1e-4, its BigGAN-schedule "
+                       "config uses 1e-5)")
+    if include_discriminator and "d_inplace_relu" not in facts:
+        missing.append("whether D's ReLU was in place (--discriminator_inplace_relu for the wReLUinplace configs, "
+                       "--no-discriminator_inplace_relu otherwise; or --no_discriminator)")
+    if missing:
+        raise ValueError("This MMGeneration checkpoint is not a published one and carries no config, so it does not "
+                         "record " + "; nor ".join(missing))
+    return facts, origin
