@@ -7,8 +7,6 @@ eval-mode outputs to 1e-5, with BGR turned into RGB.
 
 import importlib.util
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -228,12 +226,10 @@ def test_refusals_name_what_was_expected(tmp_path):
     assert "to_rgb.bn.running_var: expected shape (16,), found (5,)" in message
 
 
-def test_command_line_reports_a_bad_file_in_one_line(tmp_path):
+def test_command_line_reports_a_bad_file_in_one_line(tmp_path, capsys):
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"\x00" * 16)
-    result = subprocess.run([sys.executable, str(SCRIPT), "--checkpoint", str(junk), "--output_dir", str(tmp_path / "o")],
-                            capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
+    assert _run_script("--checkpoint", junk, "--output_dir", tmp_path / "o") == 2
+    lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: Could not read") and "MMGeneration checkpoint" in lines[0]
     assert not (tmp_path / "o").exists()

@@ -102,7 +102,8 @@ def convert_studiogan_checkpoint(
                               class_names_id2label(class_names, arch.num_classes, arch.resolution))
     if output_dir is not None:
         run_name = d_file.notes.get("run_name") if d_file is not None else None
-        published = find_published(str(g_file.path.resolve()), run_name)
+        published = find_published(str(g_file.path.resolve()), run_name, resolution=arch.resolution,
+                                   num_classes=arch.num_classes)
         files = [{"role": "generator", "name": g_file.path.name, "sha256": g_file.sha256}]
         if d_file is not None:
             files.append({"role": "discriminator", "name": d_file.path.name, "sha256": d_file.sha256})

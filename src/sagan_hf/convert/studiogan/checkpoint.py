@@ -10,9 +10,9 @@ from ..core import file_sha256, load_checkpoint_file
 
 EXPECTED = {
     "G": "a StudioGAN generator file (model=G-...-weights-step=N.pth: a dict with 'state_dict' holding 'linear0.*')",
-    "D": "a StudioGAN discriminator file (model=D-...-weights-step=N.pth: a dict with 'state_dict' holding 'blocks.*')",
+    "D": "a StudioGAN discriminator file (model=D-...-weights-step=N.pth: a dict with 'state_dict' holding 'blocks.*' and 'linear1.*')",
 }
-FIRST_KEYS = {"G": "linear0.weight_orig", "D": "blocks.0.0.conv2d1.weight_orig"}
+FIRST_KEYS = {"G": "linear0.weight_orig", "D": "linear1.weight_orig"}  # their first and last layers
 # D files record the training run next to the weights; these are kept for the conversion record.
 NOTE_KEYS = ("run_name", "step", "best_step", "best_fid")
 

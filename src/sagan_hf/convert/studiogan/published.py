@@ -58,9 +58,9 @@ PUBLISHED = {
 }
 
 
-def find_published(*names: str | None) -> PublishedCheckpoint | None:
-    """The published run named in any of `names` (file paths, the D file's `run_name`)."""
+def find_published(*names: str | None, resolution: int, num_classes: int) -> PublishedCheckpoint | None:
+    """The published run named in any of `names` (file paths, the D file's `run_name`), if its shape fits."""
     for fragment, entry in PUBLISHED.items():
         if any(name and fragment in name for name in names):
-            return entry
+            return entry if (entry.resolution, entry.num_classes) == (resolution, num_classes) else None
     return None
