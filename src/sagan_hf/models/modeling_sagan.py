@@ -81,16 +81,15 @@ def check_attention_resolutions(attention_resolutions, allowed: dict[int, int], 
     return resolutions
 
 
-def resolve_downsample_schedule(sample_size: int, downsample, num_blocks: int) -> tuple[bool, ...]:
+def resolve_downsample_schedule(downsample, num_blocks: int) -> tuple[bool, ...]:
     """Which discriminator blocks halve the resolution: the given schedule, checked, or all but the last."""
     if downsample is None:
         return (True,) * (num_blocks - 1) + (False,)
     schedule = tuple(bool(d) for d in downsample)
-    final_side = sample_size // 2 ** sum(schedule)
-    if len(schedule) != num_blocks or not schedule[0] or final_side < 2:
+    if len(schedule) != num_blocks or not schedule[0]:
         raise ValueError(
             f"SAGANDiscriminator: downsample must hold {num_blocks} booleans (one per block), the first True "
-            f"(the first block always pools) and leave a map of at least 2x2; got {downsample}"
+            f"(the first block always pools); got {downsample}"
         )
     return schedule
 
@@ -552,7 +551,7 @@ class SAGANDiscriminator(ModelMixin, ConfigMixin):
                 f"SAGANDiscriminator: num_classes must be >= 0 and ch >= 1; got num_classes={num_classes}, ch={ch}"
             )
         widths = [ch * m for m in resolve_multipliers(sample_size, channel_multipliers, DISCRIMINATOR_MULTIPLIERS, "SAGANDiscriminator")]
-        schedule = resolve_downsample_schedule(sample_size, downsample, len(widths))
+        schedule = resolve_downsample_schedule(downsample, len(widths))
         block_resolutions = [sample_size // 2 ** sum(schedule[: i + 1]) for i in range(len(widths))]
         # Attention follows the first block that reaches a side; the last block's side is excluded, so a
         # placement never means "after the last block" (BigGAN-PyTorch puts one after both 4x4 blocks).
