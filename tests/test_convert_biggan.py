@@ -7,6 +7,7 @@ gain 1 + table, attention with theta/phi/g/o.
 """
 
 import importlib.util
+import json
 import math
 from pathlib import Path
 
@@ -26,9 +27,11 @@ SN_EPS = 1e-8
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "convert_biggan_pytorch_checkpoint.py"
 
 # Their channel lists (as multiples of ch) for the sizes used here.
-G_CHANNELS = {32: ([4, 4, 4], [4, 4, 4]), 64: ([16, 16, 8, 4], [16, 8, 4, 2])}
-D_CHANNELS = {32: ([0, 4, 4, 4], [4, 4, 4, 4]), 64: ([0, 1, 2, 4, 8], [1, 2, 4, 8, 16])}  # 0: the image's 3
-D_DOWNSAMPLE = {32: [True, True, False, False], 64: [True] * 4 + [False]}
+G_CHANNELS = {32: ([4, 4, 4], [4, 4, 4]), 64: ([16, 16, 8, 4], [16, 8, 4, 2]), 128: ([16, 16, 8, 4, 2], [16, 8, 4, 2, 1])}
+D_CHANNELS = {  # 0 stands for the image's 3 channels
+    32: ([0, 4, 4, 4], [4, 4, 4, 4]), 64: ([0, 1, 2, 4, 8], [1, 2, 4, 8, 16]), 128: ([0, 1, 2, 4, 8, 16], [1, 2, 4, 8, 16, 16]),
+}
+D_DOWNSAMPLE = {32: [True, True, False, False], 64: [True] * 4 + [False], 128: [True] * 5 + [False]}
 
 
 # ----------------------------------------------------------------------------- BigGAN-format state dicts
@@ -242,7 +245,23 @@ def test_whole_generator_reproduces_biggan_eval_forward(shared_dim):
     with torch.no_grad():
         ours, expected = generator(z, y), ref_generator(state, z, y)
     assert expected.abs().max() < 0.999 and expected.std() > 0.05  # not saturated: a meaningful comparison
-    assert torch.allclose(ours, expected, atol=1e-4)
+    assert torch.allclose(ours, expected, atol=1e-5)
+
+
+def test_the_paper_configuration_at_128px_reproduces_both_networks():
+    g_state = make_biggan_generator(128, ch=4, n_classes=5, dim_z=12, attention=(64,))
+    d_state = make_biggan_discriminator(128, ch=8, n_classes=5, attention=(64,))
+    arch = _arch(g_state, d_state)
+    assert (arch.resolution, arch.g_attention, arch.d_attention) == (128, (64,), (64,))
+    generator, discriminator = convert_generator(g_state, arch), convert_discriminator(d_state, arch)
+    gen = torch.Generator().manual_seed(7)
+    z, y = torch.randn(2, 12, generator=gen), torch.tensor([4, 1])
+    images = torch.rand(2, 3, 128, 128, generator=gen) * 2 - 1
+    with torch.no_grad():
+        expected = ref_generator(g_state, z, y)
+        assert expected.abs().max() < 0.999 and expected.std() > 0.05
+        assert torch.allclose(generator(z, y), expected, atol=1e-5)
+        assert torch.allclose(discriminator(images, y), ref_discriminator(d_state, images, y), rtol=1e-5, atol=1e-5)
 
 
 def test_whole_discriminator_reproduces_biggan_eval_forward():
@@ -255,7 +274,7 @@ def test_whole_discriminator_reproduces_biggan_eval_forward():
     y = torch.tensor([1, 0, 6])
     with torch.no_grad():
         expected = ref_discriminator(d_state, images, y)
-        assert torch.allclose(discriminator(images, y), expected, rtol=1e-4, atol=1e-4)
+        assert torch.allclose(discriminator(images, y), expected, rtol=1e-5, atol=1e-5)
 
 
 # ----------------------------------------------------------------------------- folders and the script
@@ -301,15 +320,19 @@ def test_script_writes_a_loadable_pipeline_preferring_g_ema_and_reading_config(t
 
     pipe = SAGANPipeline.from_pretrained(tmp_path / "out")
     assert pipe.discriminator is not None
+    record = json.loads((tmp_path / "out" / "conversion.json").read_text())
+    assert record["source"] == "BigGAN-PyTorch" and record["sampling"]["generator"] == "EMA"
+    assert [f["name"] for f in record["files"]] == ["G_ema.pth", "D.pth"] and len(record["files"][0]["sha256"]) == 64
+    assert pipe.generator.config.bn_eps == 2e-5  # their BN_eps, so training mode matches too
     z = torch.randn(2, 10, generator=torch.Generator().manual_seed(4))
     y = torch.tensor([5, 1])
     with torch.no_grad():
         ours = pipe.generator(z, y)
-        assert torch.allclose(ours, ref_generator(g_ema_state, z, y, bn_eps=2e-5), atol=1e-4)
+        assert torch.allclose(ours, ref_generator(g_ema_state, z, y, bn_eps=2e-5), atol=1e-5)
         assert not torch.allclose(ours, ref_generator(g_state, z, y, bn_eps=2e-5), atol=1e-2)
         images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(6)) * 2 - 1
         expected = ref_discriminator(d_state, images, y)
-        assert torch.allclose(pipe.discriminator(images, y), expected, rtol=1e-4, atol=1e-4)
+        assert torch.allclose(pipe.discriminator(images, y), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_config_wins_over_shapes_and_flags_win_over_config(tmp_path):
