@@ -18,7 +18,15 @@ from .cbn import gain_from_offset, tables_from_onehot_linear, tables_from_shared
 from .checkpoint_file import NUMPY_SCALAR_GLOBALS, file_sha256, load_checkpoint_file
 from .class_names import CLASS_NAME_CHOICES, CIFAR10_CLASSES, class_names_id2label, imagenet_class_names
 from .color import reverse_discriminator_colors, reverse_generator_colors
-from .architecture import build_discriminator, build_generator, child_indices, split_widths, tensor_shape
+from .architecture import (
+    BlockList,
+    build_discriminator,
+    build_generator,
+    child_indices,
+    residual_blocks,
+    split_widths,
+    tensor_shape,
+)
 from .mapping import SpectralReader, StateMapper
 from .output import CONVERSION_FILE, build_pipeline, conversion_record, converter_version, save_converted_pipeline
 from .published import PublishedCheckpoint, SourceProject
@@ -26,6 +34,7 @@ from .source_state import SourceState
 from .spectral import SpectralWeight, biggan_eval_vectors, power_iterations, torch_hook_reader
 
 __all__ = [
+    "BlockList",
     "CIFAR10_CLASSES",
     "CLASS_NAME_CHOICES",
     "CONVERSION_FILE",
@@ -51,6 +60,7 @@ __all__ = [
     "load_checkpoint_file",
     "power_iterations",
     "reverse_discriminator_colors",
+    "residual_blocks",
     "reverse_generator_colors",
     "save_converted_pipeline",
     "split_widths",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -11,6 +12,33 @@ def child_indices(state: Mapping, prefix: str) -> list[int]:
     """The sorted numbers n of the keys `<prefix>.<n>.…` (the entries of a ModuleList)."""
     pattern = re.compile(rf"{re.escape(prefix)}\.(\d+)\.")
     return sorted({int(match.group(1)) for key in state if (match := pattern.match(key))})
+
+
+@dataclasses.dataclass(frozen=True)
+class BlockList:
+    """The residual blocks of a ModuleList, in order, and where attention blocks sit between them."""
+
+    widths: tuple[int, ...]  # output width of each residual block
+    shortcuts: tuple[bool, ...]  # whether each residual block has a shortcut conv
+    attention_after: tuple[int, ...]  # for each attention block, the index of the residual block before it (-1: none)
+
+
+def residual_blocks(state: Mapping, container: str, conv: str, attention_scalar: str, shortcut: str | None = None,
+                    suffix: str = "", what: str = "the network") -> BlockList:
+    """Walk `<container>.<n><suffix>` in order: a residual block has `<conv>.weight_orig` (its output width
+    is that weight's rows), an attention block has `<attention_scalar>`; `shortcut` names the optional
+    shortcut conv of a residual block (relative to the block, like `conv`)."""
+    widths, shortcuts, attention_after = [], [], []
+    for index in child_indices(state, container):
+        prefix = f"{container}.{index}{suffix}"
+        if f"{prefix}.{attention_scalar}" in state:
+            attention_after.append(len(widths) - 1)
+        elif f"{prefix}.{conv}.weight_orig" in state:
+            widths.append(int(state[f"{prefix}.{conv}.weight_orig"].shape[0]))
+            shortcuts.append(shortcut is not None and f"{prefix}.{shortcut}.weight_orig" in state)
+        else:
+            raise ValueError(f"{what}: {prefix} is neither a residual block nor an attention block")
+    return BlockList(tuple(widths), tuple(shortcuts), tuple(attention_after))
 
 
 def split_widths(widths: Sequence[int]) -> tuple[int, tuple[int, ...]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from ..core import PublishedCheckpoint, child_indices, tensor_shape
+from ..core import PublishedCheckpoint, child_indices, residual_blocks, tensor_shape
 
 # MMGeneration's ProjDiscriminator default down-sampling of the blocks after `from_rgb` (which always pools).
 DEFAULT_DISCRIMINATOR_DOWNSAMPLE = {32: (True, False, False), 64: (True, True, True, True),
@@ -42,24 +42,12 @@ class MMGenArchitecture:
     d_inplace_relu: bool = False
 
 
-def _layer_rows(state: Mapping, key: str) -> int:
-    return int(state[key].shape[0])
-
-
 def read_generator_layout(state: Mapping) -> dict:
     """Widths, attention sides, latent size, classes and CBN table kind of a generator state dict."""
     what = "the generator state dict"
     rows, z_dim = tensor_shape(state, "noise2feat.weight_orig", what)
-    widths, attention = [rows // 16], []
-    for index in child_indices(state, "conv_blocks"):
-        prefix = f"conv_blocks.{index}"
-        if f"{prefix}.gamma" in state:
-            attention.append(4 * 2 ** (len(widths) - 1))
-        elif f"{prefix}.conv_1.conv.weight_orig" in state:
-            widths.append(_layer_rows(state, f"{prefix}.conv_1.conv.weight_orig"))
-        else:
-            raise ValueError(f"{what}: conv_blocks.{index} is neither a residual block nor an attention block")
-    if len(widths) < 2:
+    blocks = residual_blocks(state, "conv_blocks", "conv_1.conv", "gamma", what=what)
+    if not blocks.widths:
         raise ValueError(f"{what} has no residual blocks (conv_blocks.N.conv_1)")
     norm = f"conv_blocks.{child_indices(state, 'conv_blocks')[0]}.norm_1"
     if f"{norm}.weight_embedding.weight_orig" in state:
@@ -69,24 +57,17 @@ def read_generator_layout(state: Mapping) -> dict:
     else:
         raise ValueError(f"{what} has no class-conditional BatchNorm ({norm}.weight_embedding): the converter "
                          "takes class-conditional SAGAN generators")
-    return dict(resolution=4 * 2 ** (len(widths) - 1), num_classes=_layer_rows(state, table), z_dim=z_dim,
-                g_widths=tuple(widths), g_attention=tuple(attention), embedding_sn=embedding_sn)
+    return dict(resolution=4 * 2 ** len(blocks.widths), num_classes=int(state[table].shape[0]), z_dim=z_dim,
+                g_widths=(rows // 16, *blocks.widths), g_attention=tuple(8 * 2**i for i in blocks.attention_after),
+                embedding_sn=embedding_sn)
 
 
-def read_discriminator_layout(state: Mapping, resolution: int, downsample: tuple[bool, ...] | None) -> dict:
-    """Widths, down-sampling and attention blocks of a ProjDiscriminator state dict."""
+def read_discriminator_layout(state: Mapping, resolution: int, downsample) -> dict:
+    """Widths, down-sampling and attention blocks of a ProjDiscriminator state dict (`from_rgb` is block 0)."""
     what = "the discriminator state dict"
     widths = [tensor_shape(state, "from_rgb.conv_1.conv.weight_orig", what)[0]]
-    shortcuts, attention_blocks = [], []
-    for index in child_indices(state, "conv_blocks"):
-        prefix = f"conv_blocks.{index}"
-        if f"{prefix}.gamma" in state:
-            attention_blocks.append(len(widths) - 1)
-        elif f"{prefix}.conv_1.conv.weight_orig" in state:
-            widths.append(_layer_rows(state, f"{prefix}.conv_1.conv.weight_orig"))
-            shortcuts.append(f"{prefix}.shortcut.conv.weight_orig" in state)
-        else:
-            raise ValueError(f"{what}: conv_blocks.{index} is neither a residual block nor an attention block")
+    blocks = residual_blocks(state, "conv_blocks", "conv_1.conv", "gamma", "shortcut.conv", what=what)
+    widths.extend(blocks.widths)
     if isinstance(downsample, Mapping):  # a config's per-scale table
         downsample = downsample.get(resolution)
     if downsample is None:
@@ -94,14 +75,15 @@ def read_discriminator_layout(state: Mapping, resolution: int, downsample: tuple
             raise ValueError(f"MMGeneration has no default discriminator down-sampling for {resolution}x{resolution}")
         downsample = DEFAULT_DISCRIMINATOR_DOWNSAMPLE[resolution]
     downsample = tuple(bool(d) for d in downsample)
-    if len(downsample) != len(widths) - 1:
-        raise ValueError(f"{what} has {len(widths) - 1} blocks after from_rgb, its down-sampling lists {len(downsample)}")
-    for block, (pools, has_shortcut) in enumerate(zip(downsample, shortcuts), start=1):
+    if len(downsample) != len(blocks.widths):
+        raise ValueError(f"{what} has {len(blocks.widths)} blocks after from_rgb, its down-sampling lists {len(downsample)}")
+    for block, (pools, has_shortcut) in enumerate(zip(downsample, blocks.shortcuts), start=1):
         if has_shortcut != (pools or widths[block] != widths[block - 1]):
             raise ValueError(f"{what}: block {block}'s shortcut conv does not fit MMGeneration's down-sampling "
                              f"{list(downsample)} for {resolution}x{resolution} (a shortcut conv exists exactly "
                              "where a block pools or changes width)")
-    return dict(d_widths=tuple(widths), d_downsample=(True, *downsample), d_attention_blocks=tuple(attention_blocks))
+    return dict(d_widths=tuple(widths), d_downsample=(True, *downsample),
+                d_attention_blocks=tuple(index + 1 for index in blocks.attention_after))
 
 
 def _config_part(config: Mapping | None, network: str) -> Mapping | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from ..core import child_indices, tensor_shape
+from ..core import child_indices, residual_blocks, tensor_shape
 
 BN_EPS = 1e-4
 SN_EPS = 1e-6
@@ -40,59 +40,40 @@ class StudioGANArchitecture:
     d_attention_blocks: tuple[int, ...] = ()  # D blocks followed by attention
 
 
-def _rows(state: Mapping, key: str) -> int:
-    return int(state[key].shape[0])
-
-
 def _cbn_format(state: Mapping, norm: str) -> tuple[str, int]:
     """(format, number of classes) of the conditional BN at `norm` (e.g. "blocks.0.0.bn1")."""
     if f"{norm}.embed0.weight_orig" in state:
-        return CBN_EMBEDDINGS, _rows(state, f"{norm}.embed0.weight_orig")
+        return CBN_EMBEDDINGS, int(state[f"{norm}.embed0.weight_orig"].shape[0])
     if f"{norm}.gain.weight_orig" in state:
         if "shared.weight" in state:
-            return CBN_SHARED_EMBEDDING, _rows(state, "shared.weight")
+            return CBN_SHARED_EMBEDDING, int(state["shared.weight"].shape[0])
         return CBN_ONEHOT_LINEAR, int(state[f"{norm}.gain.weight_orig"].shape[1])
     raise ValueError(f"the generator has no spectral-normed class-conditional BatchNorm at {norm} (gain or embed0 "
                      "with weight_orig): the converter takes StudioGAN's conditional SAGAN (g_cond_mtd cBN, apply_g_sn)")
 
 
 def read_generator_layout(state: Mapping) -> dict:
-    rows, z_dim = tensor_shape(state, "linear0.weight_orig", "the generator")
-    widths, attention = [rows // 16], []
-    for index in child_indices(state, "blocks"):
-        prefix = f"blocks.{index}.0"
-        if f"{prefix}.sigma" in state:
-            attention.append(4 * 2 ** (len(widths) - 1))
-        elif f"{prefix}.conv2d1.weight_orig" in state:
-            widths.append(_rows(state, f"{prefix}.conv2d1.weight_orig"))
-        else:
-            raise ValueError(f"the generator's blocks.{index} is neither a GenBlock nor a SelfAttention block")
-    if len(widths) < 2:
-        raise ValueError("the generator has no GenBlocks (blocks.N.0.conv2d1)")
+    what = "the generator"
+    rows, z_dim = tensor_shape(state, "linear0.weight_orig", what)
+    blocks = residual_blocks(state, "blocks", "conv2d1", "sigma", suffix=".0", what=what)
+    if not blocks.widths:
+        raise ValueError(f"{what} has no GenBlocks (blocks.N.0.conv2d1)")
     cbn_format, num_classes = _cbn_format(state, f"blocks.{child_indices(state, 'blocks')[0]}.0.bn1")
-    return dict(resolution=4 * 2 ** (len(widths) - 1), num_classes=num_classes, z_dim=z_dim, g_widths=tuple(widths),
-                g_attention=tuple(attention), cbn_format=cbn_format)
+    return dict(resolution=4 * 2 ** len(blocks.widths), num_classes=num_classes, z_dim=z_dim,
+                g_widths=(rows // 16, *blocks.widths), g_attention=tuple(8 * 2**i for i in blocks.attention_after),
+                cbn_format=cbn_format)
 
 
 def read_discriminator_layout(state: Mapping, resolution: int) -> dict:
     if resolution not in DISCRIMINATOR_DOWNSAMPLE:
         raise ValueError(f"StudioGAN has no discriminator for {resolution}x{resolution}")
-    widths, shortcuts, attention_blocks = [], [], []
-    for index in child_indices(state, "blocks"):
-        prefix = f"blocks.{index}.0"
-        if f"{prefix}.sigma" in state:
-            attention_blocks.append(len(widths) - 1)
-        elif f"{prefix}.conv2d1.weight_orig" in state:
-            widths.append(_rows(state, f"{prefix}.conv2d1.weight_orig"))
-            shortcuts.append(f"{prefix}.conv2d0.weight_orig" in state)
-        else:
-            raise ValueError(f"the discriminator's blocks.{index} is neither a residual block nor a SelfAttention block")
-    downsample = DISCRIMINATOR_DOWNSAMPLE[resolution]
+    blocks = residual_blocks(state, "blocks", "conv2d1", "sigma", "conv2d0", suffix=".0", what="the discriminator")
+    widths, downsample = blocks.widths, DISCRIMINATOR_DOWNSAMPLE[resolution]
     if len(widths) != len(downsample):
         raise ValueError(f"the discriminator has {len(widths)} residual blocks; StudioGAN's {resolution}x{resolution} "
                          f"one has {len(downsample)} (is it the discriminator of this generator?)")
     for block in range(1, len(widths)):
-        if shortcuts[block] != (downsample[block] or widths[block] != widths[block - 1]):
+        if blocks.shortcuts[block] != (downsample[block] or widths[block] != widths[block - 1]):
             raise ValueError(f"the discriminator's block {block} shortcut conv does not fit StudioGAN's "
                              f"{resolution}x{resolution} down-sampling {list(downsample)}")
-    return dict(d_widths=tuple(widths), d_downsample=downsample, d_attention_blocks=tuple(attention_blocks))
+    return dict(d_widths=widths, d_downsample=downsample, d_attention_blocks=blocks.attention_after)
