@@ -28,7 +28,6 @@ def conversion_record(
     sampling: dict[str, Any],
     published=None,
     checkpoint_notes: dict[str, Any] | None = None,
-    dataset: str | None = None,
 ) -> dict[str, Any]:
     """The JSON-ready conversion record.
 
@@ -39,7 +38,6 @@ def conversion_record(
         sampling: the recipe that reproduces the source's numbers with this pipeline.
         published: the `PublishedCheckpoint` the file was recognised as, if any.
         checkpoint_notes: values read from the file itself (training step, a best FID it recorded).
-        dataset: the training data, when known without a published entry.
     """
     record = {
         "source": project.name,
@@ -49,7 +47,7 @@ def conversion_record(
         "converter": converter_version(),
         "options": options,
         "sampling": sampling,
-        "dataset": published.dataset if published is not None else dataset,
+        "dataset": published.dataset if published is not None else None,
     }
     if published is not None:
         record["published"] = published.record()
