@@ -7,10 +7,15 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from huggingface_hub import hf_hub_download
+from convert_sources import (
+    fill,
+    save_studiogan_files,
+    studiogan_discriminator_spec,
+    studiogan_generator_spec,
+)
 from hub_server import LoopbackHubServer
+from huggingface_hub import hf_hub_download
 
-from convert_sources import fill, save_studiogan_files, studiogan_discriminator_spec, studiogan_generator_spec
 from sagan_hf import SAGANPipeline
 from sagan_hf.cli import convert as convert_command
 from sagan_hf.cli import push as push_command

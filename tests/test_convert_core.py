@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
 from convert_sources import rewrite_numpy_scalar_path, sn_weight
+
 from sagan_hf.convert.core import (
     SourceState,
     class_names_id2label,

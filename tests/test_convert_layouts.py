@@ -9,8 +9,6 @@ device with spectral norm's start-up power iterations skipped: neither changes a
 
 import pytest
 import torch
-from torch.nn.utils.parametrizations import _SpectralNorm
-
 from convert_sources import (
     mmgen_discriminator_spec,
     mmgen_generator_spec,
@@ -18,6 +16,8 @@ from convert_sources import (
     studiogan_discriminator_spec,
     studiogan_generator_spec,
 )
+from torch.nn.utils.parametrizations import _SpectralNorm
+
 from sagan_hf.convert import mmgen, studiogan
 from sagan_hf.convert.core import build_discriminator, build_generator
 

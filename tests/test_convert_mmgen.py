@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from convert_sources import (
     fill,
     mmgen_discriminator_forward,
@@ -21,6 +20,7 @@ from convert_sources import (
     rewrite_numpy_scalar_path,
     save_mmgen_checkpoint,
 )
+
 from sagan_hf.convert.core import PublishedCheckpoint, file_sha256
 from sagan_hf.convert.mmgen import PUBLISHED, convert_mmgen_checkpoint
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from convert_sources import (
     fill,
     rewrite_numpy_scalar_path,
@@ -21,6 +20,7 @@ from convert_sources import (
     studiogan_generator_forward,
     studiogan_generator_spec,
 )
+
 from sagan_hf.convert.studiogan import convert_studiogan_checkpoint
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "convert_studiogan_checkpoint.py"

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..convert.core.class_names import CLASS_NAME_CHOICES
 from ..convert.mmgen.architecture import COLOR_ORDERS

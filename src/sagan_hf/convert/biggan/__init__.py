@@ -66,7 +66,6 @@ from ..core import (
     file_sha256,
     save_converted_pipeline,
 )
-
 from .architecture import (
     DEFAULT_BN_EPS,
     DEFAULT_SN_EPS,
@@ -82,8 +81,19 @@ from .architecture import (
     parse_attention,
     resolve_architecture,
 )
-from .convert import ATTENTION_NAMES, OUTPUT_BN_EPS, convert_discriminator, convert_generator
-from .run_folder import DISCRIMINATOR_FILE, GENERATOR_FILES, STATE_FILE, BigGANRun, load_biggan_run
+from .convert import (
+    ATTENTION_NAMES,
+    OUTPUT_BN_EPS,
+    convert_discriminator,
+    convert_generator,
+)
+from .run_folder import (
+    DISCRIMINATOR_FILE,
+    GENERATOR_FILES,
+    STATE_FILE,
+    BigGANRun,
+    load_biggan_run,
+)
 
 PROJECT = SourceProject("BigGAN-PyTorch", "https://github.com/ajbrock/BigGAN-PyTorch", "mit")
 

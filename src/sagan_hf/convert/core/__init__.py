@@ -13,11 +13,6 @@
 - `published`, `output`: what a conversion records, and how the pipeline folder is written.
 """
 
-from .batchnorm import fold_bn_eps
-from .cbn import gain_from_offset, tables_from_onehot_linear, tables_from_shared_embedding
-from .checkpoint_file import NUMPY_SCALAR_GLOBALS, file_sha256, load_checkpoint_file
-from .class_names import CLASS_NAME_CHOICES, CIFAR10_CLASSES, class_names_id2label, imagenet_class_names
-from .color import reverse_discriminator_colors, reverse_generator_colors
 from .architecture import (
     BlockList,
     build_discriminator,
@@ -27,18 +22,43 @@ from .architecture import (
     split_widths,
     tensor_shape,
 )
+from .batchnorm import fold_bn_eps
+from .cbn import (
+    gain_from_offset,
+    tables_from_onehot_linear,
+    tables_from_shared_embedding,
+)
+from .checkpoint_file import NUMPY_SCALAR_GLOBALS, file_sha256, load_checkpoint_file
+from .class_names import (
+    CIFAR10_CLASSES,
+    CLASS_NAME_CHOICES,
+    class_names_id2label,
+    imagenet_class_names,
+)
+from .color import reverse_discriminator_colors, reverse_generator_colors
 from .mapping import SpectralReader, StateMapper
-from .output import CONVERSION_FILE, build_pipeline, conversion_record, converter_version, save_converted_pipeline
+from .output import (
+    CONVERSION_FILE,
+    build_pipeline,
+    conversion_record,
+    converter_version,
+    save_converted_pipeline,
+)
 from .published import PublishedCheckpoint, SourceProject
 from .source_state import SourceState
-from .spectral import SpectralWeight, biggan_eval_vectors, power_iterations, torch_hook_reader
+from .spectral import (
+    SpectralWeight,
+    biggan_eval_vectors,
+    power_iterations,
+    torch_hook_reader,
+)
 
 __all__ = [
-    "BlockList",
     "CIFAR10_CLASSES",
     "CLASS_NAME_CHOICES",
     "CONVERSION_FILE",
     "NUMPY_SCALAR_GLOBALS",
+    "BlockList",
     "PublishedCheckpoint",
     "SourceProject",
     "SourceState",
@@ -48,8 +68,8 @@ __all__ = [
     "biggan_eval_vectors",
     "build_discriminator",
     "build_generator",
-    "child_indices",
     "build_pipeline",
+    "child_indices",
     "class_names_id2label",
     "conversion_record",
     "converter_version",
@@ -59,8 +79,8 @@ __all__ = [
     "imagenet_class_names",
     "load_checkpoint_file",
     "power_iterations",
-    "reverse_discriminator_colors",
     "residual_blocks",
+    "reverse_discriminator_colors",
     "reverse_generator_colors",
     "save_converted_pipeline",
     "split_widths",

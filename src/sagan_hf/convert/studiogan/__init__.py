@@ -36,7 +36,12 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from ..core import build_pipeline, class_names_id2label, conversion_record, save_converted_pipeline
+from ..core import (
+    build_pipeline,
+    class_names_id2label,
+    conversion_record,
+    save_converted_pipeline,
+)
 from .architecture import (
     BN_EPS,
     CBN_EMBEDDINGS,
