@@ -15,6 +15,7 @@ sources' code gives it.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import math
 import zipfile
@@ -27,7 +28,18 @@ import torch.nn.functional as F
 from torch import nn
 
 REFERENCE_DIR = Path(__file__).parent / "data" / "convert_reference"
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 FLOAT, LONG = torch.float32, torch.int64
+MMGEN_ATTENTION = ("theta.conv", "phi.conv", "g.conv", "o.conv")
+STUDIOGAN_ATTENTION = ("conv1x1_theta", "conv1x1_phi", "conv1x1_g", "conv1x1_attn")
+
+
+def run_script(name: str, *args) -> int:
+    """`scripts/<name>`'s main(argv), run in this process (its exit status)."""
+    spec = importlib.util.spec_from_file_location(name.removesuffix(".py"), SCRIPTS / name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main([str(arg) for arg in args])
 
 
 # ----------------------------------------------------------------------------------------------- specs
@@ -77,8 +89,7 @@ def mmgen_generator_spec(widths, num_classes, attention_after=(), z_dim=128, emb
         _sn(spec, f"{p}.shortcut.conv", (c_out, c_in, 1, 1))
         index += 1
         if block in attention_after:
-            _attention(spec, f"conv_blocks.{index}", c_out, ("theta.conv", "phi.conv", "g.conv", "o.conv"),
-                       ("gamma", ()))
+            _attention(spec, f"conv_blocks.{index}", c_out, MMGEN_ATTENTION, ("gamma", ()))
             index += 1
     _sn(spec, "to_rgb.conv", (3, widths[-1], 3, 3))
     _bn(spec, "to_rgb.bn", widths[-1], affine=True)
@@ -94,8 +105,7 @@ def mmgen_discriminator_spec(widths, downsample, num_classes, attention_after=(1
     _sn(spec, "from_rgb.shortcut.conv", (widths[0], 3, 1, 1))
     index = 0
     if 1 in attention_after:
-        _attention(spec, f"conv_blocks.{index}", widths[0], ("theta.conv", "phi.conv", "g.conv", "o.conv"),
-                   ("gamma", ()))
+        _attention(spec, f"conv_blocks.{index}", widths[0], MMGEN_ATTENTION, ("gamma", ()))
         index += 1
     for block, (c_in, c_out, pools) in enumerate(zip(widths[:-1], widths[1:], downsample), start=2):
         p = f"conv_blocks.{index}"
@@ -105,8 +115,7 @@ def mmgen_discriminator_spec(widths, downsample, num_classes, attention_after=(1
             _sn(spec, f"{p}.shortcut.conv", (c_out, c_in, 1, 1))
         index += 1
         if block in attention_after:
-            _attention(spec, f"conv_blocks.{index}", c_out, ("theta.conv", "phi.conv", "g.conv", "o.conv"),
-                       ("gamma", ()))
+            _attention(spec, f"conv_blocks.{index}", c_out, MMGEN_ATTENTION, ("gamma", ()))
             index += 1
     _sn(spec, "decision", (1, widths[-1]))
     _sn(spec, "proj_y", (num_classes, widths[-1]), bias=False)
@@ -139,8 +148,7 @@ def studiogan_generator_spec(widths, num_classes, attention_after=(), z_dim=128,
         _sn(spec, f"{p}.conv2d2", (c_out, c_out, 3, 3))
         index += 1
         if block in attention_after:
-            _attention(spec, f"blocks.{index}.0", c_out,
-                       ("conv1x1_theta", "conv1x1_phi", "conv1x1_g", "conv1x1_attn"), ("sigma", (1,)))
+            _attention(spec, f"blocks.{index}.0", c_out, STUDIOGAN_ATTENTION, ("sigma", (1,)))
             index += 1
     _bn(spec, "bn4", widths[-1], affine=True)
     _sn(spec, "conv2d5", (3, widths[-1], 3, 3))
@@ -163,8 +171,7 @@ def studiogan_discriminator_spec(widths, resolution, num_classes, attention_afte
         _sn(spec, f"{p}.conv2d2", (c_out, c_out, 3, 3))
         index += 1
         if block in attention_after:
-            _attention(spec, f"blocks.{index}.0", c_out,
-                       ("conv1x1_theta", "conv1x1_phi", "conv1x1_g", "conv1x1_attn"), ("sigma", (1,)))
+            _attention(spec, f"blocks.{index}.0", c_out, STUDIOGAN_ATTENTION, ("sigma", (1,)))
             index += 1
     _sn(spec, "linear1", (1, widths[-1]))
     _sn(spec, "embedding", (num_classes, widths[-1]), bias=False)
@@ -269,9 +276,6 @@ def _indices(state, prefix):
     return sorted({int(key[len(prefix) + 1:].split(".")[0]) for key in state if key.startswith(prefix + ".")})
 
 
-MMGEN_ATTENTION = ("theta.conv", "phi.conv", "g.conv", "o.conv")
-
-
 def mmgen_generator_forward(state, z, y, eps, gain_offset=True):
     """MMGeneration SAGANGenerator in eval mode; images in its own (BGR) channel order."""
     h = F.linear(z, sn_weight(state, "noise2feat"), state["noise2feat.bias"]).reshape(z.shape[0], -1, 4, 4)
@@ -319,9 +323,6 @@ def mmgen_discriminator_forward(state, x, y, downsample, inplace_relu):
     h = F.relu(h).sum(dim=(2, 3))
     out = F.linear(h, sn_weight(state, "decision"), state["decision.bias"])
     return out + (sn_weight(state, "proj_y")[y] * h).sum(dim=1, keepdim=True)
-
-
-STUDIOGAN_ATTENTION = ("conv1x1_theta", "conv1x1_phi", "conv1x1_g", "conv1x1_attn")
 
 
 def studiogan_generator_forward(state, z, y, calls=0):

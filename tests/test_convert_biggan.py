@@ -6,14 +6,13 @@ tensors: one power-iteration step from `u0` per spectral-norm layer, BN with sto
 gain 1 + table, attention with theta/phi/g/o.
 """
 
-import importlib.util
 import json
 import math
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
+from convert_sources import run_script
 
 from sagan_hf.convert.biggan import (
     convert_biggan_checkpoint,
@@ -24,7 +23,6 @@ from sagan_hf.convert.biggan import (
 from sagan_hf.convert.core import biggan_eval_vectors
 
 SN_EPS = 1e-8
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "convert_biggan_pytorch_checkpoint.py"
 
 # Their channel lists (as multiples of ch) for the sizes used here.
 G_CHANNELS = {32: ([4, 4, 4], [4, 4, 4]), 64: ([16, 16, 8, 4], [16, 8, 4, 2]), 128: ([16, 16, 8, 4, 2], [16, 8, 4, 2, 1])}
@@ -297,10 +295,7 @@ class _NotATensor:
 
 
 def _run_script(*args):
-    spec = importlib.util.spec_from_file_location("convert_biggan_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main([str(arg) for arg in args])
+    return run_script("convert_biggan_pytorch_checkpoint.py", *args)
 
 
 def test_script_writes_a_loadable_pipeline_preferring_g_ema_and_reading_config(tmp_path):

@@ -5,7 +5,6 @@ files, the config as text; prefixed state dicts); each converted network must re
 eval-mode outputs to 1e-5, with BGR turned into RGB.
 """
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -18,14 +17,13 @@ from convert_sources import (
     mmgen_generator_forward,
     mmgen_generator_spec,
     rewrite_numpy_scalar_path,
+    run_script,
     save_mmgen_checkpoint,
 )
 
 from sagan_hf.convert.core import PublishedCheckpoint, file_sha256
 from sagan_hf.convert.mmgen import PUBLISHED, convert_mmgen_checkpoint
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "scripts" / "convert_mmgen_checkpoint.py"
 BGR = [2, 1, 0]
 TOL = dict(rtol=1e-5, atol=1e-5)
 
@@ -164,10 +162,7 @@ def test_files_pickled_by_numpy_1_load_too(tmp_path):
 
 
 def _run_script(*args):
-    spec = importlib.util.spec_from_file_location("convert_mmgen_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main([str(arg) for arg in args])
+    return run_script("convert_mmgen_checkpoint.py", *args)
 
 
 def test_script_writes_a_safetensors_pipeline_that_loads(tmp_path, capsys):

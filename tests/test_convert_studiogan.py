@@ -5,15 +5,14 @@ float64 best FID); the three conditional-BN formats of its history, its in-place
 and k folded power iterations must all reproduce its outputs to 1e-5.
 """
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import torch
 from convert_sources import (
     fill,
     rewrite_numpy_scalar_path,
+    run_script,
     save_studiogan_files,
     studiogan_discriminator_forward,
     studiogan_discriminator_spec,
@@ -23,7 +22,6 @@ from convert_sources import (
 
 from sagan_hf.convert.studiogan import convert_studiogan_checkpoint
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "convert_studiogan_checkpoint.py"
 TOL = dict(rtol=1e-5, atol=1e-5)
 
 # resolution -> (G widths, G attention after block, D widths); StudioGAN's tables with g/d_conv_dim 4 / 8
@@ -98,10 +96,7 @@ def test_a_published_run_is_recognised_and_numpy_1_pickles_load(tmp_path):
 
 
 def _run_script(*args):
-    spec = importlib.util.spec_from_file_location("convert_studiogan_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main([str(arg) for arg in args])
+    return run_script("convert_studiogan_checkpoint.py", *args)
 
 
 def test_script_writes_a_pipeline_that_loads(tmp_path):

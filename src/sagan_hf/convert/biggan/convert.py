@@ -24,7 +24,7 @@ from .architecture import (
 
 LAYOUT = "BigGAN-PyTorch"
 OUTPUT_BN_EPS = 1e-5  # its last BatchNorm keeps this epsilon whatever BN_eps says
-ATTENTION_NAMES = {"theta": "query", "phi": "key", "g": "value", "o": "out"}
+ATTENTION_NAMES = {"theta": "query", "phi": "key", "g": "value", "o": "out"}  # theirs -> ours
 _EXTRA_SV_KEY = re.compile(r"\.(u[1-9]\d*|sv\d+)$")  # logging buffers, and vectors beyond the first
 _HINTS_FLAGS = "Check --resolution, --ch, --attention_resolutions, --num_classes and --z_dim."
 
@@ -71,12 +71,6 @@ def _convert_ccbn(mapper: StateMapper, theirs: str, ours: str, arch: BigGANArchi
     mapper.batchnorm_statistics(f"{theirs}.stored_mean", f"{theirs}.stored_var", f"{ours}.bn", arch.bn_eps)
 
 
-def _convert_attention(mapper: StateMapper, theirs: str, ours: str) -> None:
-    for their_name, our_name in ATTENTION_NAMES.items():
-        mapper.spectral(f"{theirs}.{their_name}", f"{ours}.{our_name}", bias=False)
-    mapper.copy(f"{theirs}.gamma", f"{ours}.gamma")
-
-
 def convert_generator(state: Mapping, arch: BigGANArchitecture) -> SAGANGenerator:
     """A `SAGANGenerator` whose eval-mode outputs equal those of the BigGAN-PyTorch G `state`."""
     model = SAGANGenerator(
@@ -103,7 +97,7 @@ def convert_generator(state: Mapping, arch: BigGANArchitecture) -> SAGANGenerato
         mapper.spectral(f"{theirs}.conv2", f"{ours}.conv2")
         mapper.spectral(f"{theirs}.conv_sc", f"{ours}.shortcut")
         if str(side) in model.attentions:
-            _convert_attention(mapper, f"blocks.{index}.1", f"attentions.{side}")
+            mapper.attention(f"blocks.{index}.1", f"attentions.{side}", ATTENTION_NAMES, "gamma")
     mapper.copy("output_layer.0.gain", "out_norm.weight")
     mapper.copy("output_layer.0.bias", "out_norm.bias")
     mapper.batchnorm_statistics("output_layer.0.stored_mean", "output_layer.0.stored_var", "out_norm", OUTPUT_BN_EPS)
@@ -133,7 +127,7 @@ def convert_discriminator(state: Mapping, arch: BigGANArchitecture) -> SAGANDisc
         if block.shortcut is not None:
             mapper.spectral(f"{theirs}.conv_sc", f"{ours}.shortcut")
     for index, key in model.attention_after.items():
-        _convert_attention(mapper, f"blocks.{index}.1", f"attentions.{key}")
+        mapper.attention(f"blocks.{index}.1", f"attentions.{key}", ATTENTION_NAMES, "gamma")
     mapper.spectral("linear", "linear")
     mapper.spectral("embed", "embedding", bias=False)
     return mapper.load(_hints(source))

@@ -15,12 +15,14 @@
 
 from .architecture import (
     BlockList,
+    NetworkShapes,
     build_discriminator,
     build_generator,
     child_indices,
     residual_blocks,
     split_widths,
     tensor_shape,
+    walk_blocks,
 )
 from .batchnorm import fold_bn_eps
 from .cbn import (
@@ -59,6 +61,7 @@ __all__ = [
     "CONVERSION_FILE",
     "NUMPY_SCALAR_GLOBALS",
     "BlockList",
+    "NetworkShapes",
     "PublishedCheckpoint",
     "SourceProject",
     "SourceState",
@@ -88,4 +91,5 @@ __all__ = [
     "tables_from_shared_embedding",
     "tensor_shape",
     "torch_hook_reader",
+    "walk_blocks",
 ]

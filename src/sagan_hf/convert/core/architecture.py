@@ -14,6 +14,34 @@ def child_indices(state: Mapping, prefix: str) -> list[int]:
     return sorted({int(match.group(1)) for key in state if (match := pattern.match(key))})
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NetworkShapes:
+    """What a source network's weights show, in our terms (each source adds the facts it needs)."""
+
+    resolution: int
+    num_classes: int
+    z_dim: int
+    g_widths: tuple[int, ...]  # the 4x4 input, then each up-block's output
+    g_attention: tuple[int, ...]  # feature-map sides followed by attention in G
+    d_widths: tuple[int, ...] = ()  # each D block's output
+    d_downsample: tuple[bool, ...] = ()  # whether each D block pools
+    d_attention_blocks: tuple[int, ...] = ()  # D blocks followed by attention
+
+
+def walk_blocks(state: Mapping, container: str, attention_scalar: str, suffix: str = "", first: int = 0):
+    """Yield (prefix, block number, is_attention) over `<container>.<n><suffix>` in order.
+
+    Residual blocks are numbered from `first` on; an attention block (it holds `attention_scalar`)
+    carries the number of the residual block before it.
+    """
+    block = first - 1
+    for index in child_indices(state, container):
+        prefix = f"{container}.{index}{suffix}"
+        is_attention = f"{prefix}.{attention_scalar}" in state
+        block += 0 if is_attention else 1
+        yield prefix, block, is_attention
+
+
 @dataclasses.dataclass(frozen=True)
 class BlockList:
     """The residual blocks of a ModuleList, in order, and where attention blocks sit between them."""
@@ -25,14 +53,13 @@ class BlockList:
 
 def residual_blocks(state: Mapping, container: str, conv: str, attention_scalar: str, shortcut: str | None = None,
                     suffix: str = "", what: str = "the network") -> BlockList:
-    """Walk `<container>.<n><suffix>` in order: a residual block has `<conv>.weight_orig` (its output width
+    """The blocks of `<container>.<n><suffix>`: a residual block has `<conv>.weight_orig` (its output width
     is that weight's rows), an attention block has `<attention_scalar>`; `shortcut` names the optional
     shortcut conv of a residual block (relative to the block, like `conv`)."""
     widths, shortcuts, attention_after = [], [], []
-    for index in child_indices(state, container):
-        prefix = f"{container}.{index}{suffix}"
-        if f"{prefix}.{attention_scalar}" in state:
-            attention_after.append(len(widths) - 1)
+    for prefix, block, is_attention in walk_blocks(state, container, attention_scalar, suffix):
+        if is_attention:
+            attention_after.append(block)
         elif f"{prefix}.{conv}.weight_orig" in state:
             widths.append(int(state[f"{prefix}.{conv}.weight_orig"].shape[0]))
             shortcuts.append(shortcut is not None and f"{prefix}.{shortcut}.weight_orig" in state)

@@ -53,6 +53,13 @@ class StateMapper:
         if bias:
             self.copy(f"{theirs}.bias", f"{ours}.bias")
 
+    def attention(self, theirs: str, ours: str, convs: dict[str, str], scalar: str, scalar_shape=None) -> None:
+        """A SAGAN attention block: `convs` maps their four SN 1x1 convs (theta, phi, g, o) to ours
+        (query, key, value, out); `scalar` is their gamma (or StudioGAN's `sigma`, shape (1,))."""
+        for their_name, our_name in convs.items():
+            self.spectral(f"{theirs}.{their_name}", f"{ours}.{our_name}", bias=False)
+        self.copy(f"{theirs}.{scalar}", f"{ours}.gamma", source_shape=scalar_shape)
+
     def normalized(self, theirs: str, shape: tuple) -> torch.Tensor | None:
         """W / sigma of one of their SN layers, as its eval forward uses it."""
         layer = self.spectral_weight(theirs, shape)

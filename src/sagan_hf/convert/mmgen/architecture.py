@@ -12,7 +12,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from ..core import PublishedCheckpoint, child_indices, residual_blocks, tensor_shape
+from ..core import (
+    NetworkShapes,
+    PublishedCheckpoint,
+    child_indices,
+    residual_blocks,
+    tensor_shape,
+)
 
 # MMGeneration's ProjDiscriminator default down-sampling of the blocks after `from_rgb` (which always pools).
 DEFAULT_DISCRIMINATOR_DOWNSAMPLE = {32: (True, False, False), 64: (True, True, True, True),
@@ -23,22 +29,14 @@ DEFAULT_INIT = "BigGAN"
 COLOR_ORDERS = ("bgr", "rgb")
 
 
-@dataclasses.dataclass(frozen=True)
-class MMGenArchitecture:
-    """An MMGeneration SAGAN, in our terms."""
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MMGenArchitecture(NetworkShapes):
+    """An MMGeneration SAGAN, in our terms (D block 0 is `from_rgb`)."""
 
-    resolution: int
-    num_classes: int
-    z_dim: int
-    g_widths: tuple[int, ...]  # the 4x4 input, then each block's output
-    g_attention: tuple[int, ...]
     embedding_sn: bool  # CBN tables are spectral-normed embeddings
     gain_offset: bool  # CBN gain is 1 + table (BigGAN/studio initialisation)
     bn_eps: float
     color_order: str
-    d_widths: tuple[int, ...] = ()
-    d_downsample: tuple[bool, ...] = ()
-    d_attention_blocks: tuple[int, ...] = ()  # D blocks (from_rgb = 0) followed by attention
     d_inplace_relu: bool = False
 
 

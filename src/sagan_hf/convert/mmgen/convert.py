@@ -10,24 +10,18 @@ from ..core import (
     StateMapper,
     build_discriminator,
     build_generator,
-    child_indices,
     gain_from_offset,
     reverse_discriminator_colors,
     reverse_generator_colors,
     torch_hook_reader,
+    walk_blocks,
 )
 from .architecture import MMGenArchitecture
 
 LAYOUT = "MMGeneration"
-ATTENTION_NAMES = {"theta": "query", "phi": "key", "g": "value", "o": "out"}
+ATTENTION_NAMES = {"theta.conv": "query", "phi.conv": "key", "g.conv": "value", "o.conv": "out"}  # theirs -> ours
 HINT = ("(the converter reads MMGeneration's SAGANGenerator / ProjDiscriminator with torch-style spectral norm, "
         "sn_style='torch', as in its configs/sagan files)")
-
-
-def _attention(mapper: StateMapper, theirs: str, ours: str) -> None:
-    for their_name, our_name in ATTENTION_NAMES.items():
-        mapper.spectral(f"{theirs}.{their_name}.conv", f"{ours}.{our_name}", bias=False)
-    mapper.copy(f"{theirs}.gamma", f"{ours}.gamma")
 
 
 def _conditional_norm(mapper: StateMapper, theirs: str, ours: str, arch: MMGenArchitecture) -> None:
@@ -52,11 +46,9 @@ def convert_generator(state: Mapping, arch: MMGenArchitecture, name: str = "the 
                             widths=arch.g_widths, attention=arch.g_attention, bn_eps=arch.bn_eps)
     mapper = StateMapper(model, SourceState(state, name, LAYOUT), torch_hook_reader())
     mapper.spectral("noise2feat", "linear")
-    block = 0
-    for index in child_indices(state, "conv_blocks"):
-        theirs = f"conv_blocks.{index}"
-        if f"{theirs}.gamma" in state:
-            _attention(mapper, theirs, f"attentions.{model.block_resolutions[block - 1]}")
+    for theirs, block, is_attention in walk_blocks(state, "conv_blocks", "gamma"):
+        if is_attention:
+            mapper.attention(theirs, f"attentions.{model.block_resolutions[block]}", ATTENTION_NAMES, "gamma")
             continue
         ours = f"blocks.{block}"
         mapper.spectral(f"{theirs}.conv_1.conv", f"{ours}.conv1")
@@ -64,7 +56,6 @@ def convert_generator(state: Mapping, arch: MMGenArchitecture, name: str = "the 
         mapper.spectral(f"{theirs}.shortcut.conv", f"{ours}.shortcut")
         _conditional_norm(mapper, f"{theirs}.norm_1", f"{ours}.norm1", arch)
         _conditional_norm(mapper, f"{theirs}.norm_2", f"{ours}.norm2", arch)
-        block += 1
     mapper.copy("to_rgb.bn.weight", "out_norm.weight")
     mapper.copy("to_rgb.bn.bias", "out_norm.bias")
     mapper.batchnorm_statistics("to_rgb.bn.running_mean", "to_rgb.bn.running_var", "out_norm", arch.bn_eps,
@@ -82,18 +73,14 @@ def convert_discriminator(state: Mapping, arch: MMGenArchitecture) -> SAGANDiscr
     mapper.spectral("from_rgb.conv_1.conv", "blocks.0.conv1")
     mapper.spectral("from_rgb.conv_2.conv", "blocks.0.conv2")
     mapper.spectral("from_rgb.shortcut.conv", "blocks.0.shortcut")
-    block = 1
-    for index in child_indices(state, "conv_blocks"):
-        theirs = f"conv_blocks.{index}"
-        if f"{theirs}.gamma" in state:
-            _attention(mapper, theirs, f"attentions.{model.attention_after[block - 1]}")
+    for theirs, block, is_attention in walk_blocks(state, "conv_blocks", "gamma", first=1):  # from_rgb is 0
+        if is_attention:
+            mapper.attention(theirs, f"attentions.{model.attention_after[block]}", ATTENTION_NAMES, "gamma")
             continue
-        ours = f"blocks.{block}"
-        mapper.spectral(f"{theirs}.conv_1.conv", f"{ours}.conv1")
-        mapper.spectral(f"{theirs}.conv_2.conv", f"{ours}.conv2")
+        mapper.spectral(f"{theirs}.conv_1.conv", f"blocks.{block}.conv1")
+        mapper.spectral(f"{theirs}.conv_2.conv", f"blocks.{block}.conv2")
         if model.blocks[block].shortcut is not None:
-            mapper.spectral(f"{theirs}.shortcut.conv", f"{ours}.shortcut")
-        block += 1
+            mapper.spectral(f"{theirs}.shortcut.conv", f"blocks.{block}.shortcut")
     mapper.spectral("decision", "linear")
     mapper.spectral("proj_y", "embedding", bias=False)
     return mapper.load([HINT], reverse_discriminator_colors if arch.color_order == "bgr" else None)

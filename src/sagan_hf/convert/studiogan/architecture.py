@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from ..core import child_indices, residual_blocks, tensor_shape
+from ..core import NetworkShapes, child_indices, residual_blocks, tensor_shape
 
 BN_EPS = 1e-4
 SN_EPS = 1e-6
@@ -27,17 +27,11 @@ CBN_SHARED_EMBEDDING = "shared_embedding"  # 2022-01-25 .. 03-05: `shared` (clas
 CBN_EMBEDDINGS = "embeddings"  # before: bnN.embed0 / bnN.embed1 SN embeddings (classes, C)
 
 
-@dataclasses.dataclass(frozen=True)
-class StudioGANArchitecture:
-    resolution: int
-    num_classes: int
-    z_dim: int
-    g_widths: tuple[int, ...]  # the 4x4 input, then each block's output
-    g_attention: tuple[int, ...]
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StudioGANArchitecture(NetworkShapes):
+    """A StudioGAN SAGAN, in our terms."""
+
     cbn_format: str
-    d_widths: tuple[int, ...] = ()
-    d_downsample: tuple[bool, ...] = ()
-    d_attention_blocks: tuple[int, ...] = ()  # D blocks followed by attention
 
 
 def _cbn_format(state: Mapping, norm: str) -> tuple[str, int]:

@@ -10,11 +10,11 @@ from ..core import (
     StateMapper,
     build_discriminator,
     build_generator,
-    child_indices,
     gain_from_offset,
     tables_from_onehot_linear,
     tables_from_shared_embedding,
     torch_hook_reader,
+    walk_blocks,
 )
 from .architecture import (
     BN_EPS,
@@ -26,14 +26,9 @@ from .architecture import (
 
 LAYOUT = "StudioGAN"
 ATTENTION_NAMES = {"conv1x1_theta": "query", "conv1x1_phi": "key", "conv1x1_g": "value", "conv1x1_attn": "out"}
+SCALAR, SCALAR_SHAPE = "sigma", (1,)  # its attention gain, our gamma
 HINT = ("(the converter reads StudioGAN's ResNet SAGAN: conditional BN generator, projection discriminator "
         "(d_cond_mtd PD), spectral norm in both)")
-
-
-def _attention(mapper: StateMapper, theirs: str, ours: str) -> None:
-    for their_name, our_name in ATTENTION_NAMES.items():
-        mapper.spectral(f"{theirs}.{their_name}", f"{ours}.{our_name}", bias=False)
-    mapper.copy(f"{theirs}.sigma", f"{ours}.gamma", source_shape=(1,))
 
 
 def _conditional_norm(mapper: StateMapper, theirs: str, ours: str, arch: StudioGANArchitecture, shared) -> None:
@@ -71,11 +66,10 @@ def convert_generator(state: Mapping, arch: StudioGANArchitecture, power_iterati
             source.bad_shapes.append(f"shared.weight: expected {arch.num_classes} rows (classes), found {shared.shape[0]}")
             shared = None
     mapper.spectral("linear0", "linear")
-    block = 0
-    for index in child_indices(state, "blocks"):
-        theirs = f"blocks.{index}.0"
-        if f"{theirs}.sigma" in state:
-            _attention(mapper, theirs, f"attentions.{model.block_resolutions[block - 1]}")
+    for theirs, block, is_attention in walk_blocks(state, "blocks", SCALAR, suffix=".0"):
+        if is_attention:
+            side = model.block_resolutions[block]
+            mapper.attention(theirs, f"attentions.{side}", ATTENTION_NAMES, SCALAR, SCALAR_SHAPE)
             continue
         ours = f"blocks.{block}"
         _conditional_norm(mapper, f"{theirs}.bn1", f"{ours}.norm1", arch, shared)
@@ -83,7 +77,6 @@ def convert_generator(state: Mapping, arch: StudioGANArchitecture, power_iterati
         mapper.spectral(f"{theirs}.conv2d1", f"{ours}.conv1")
         mapper.spectral(f"{theirs}.conv2d2", f"{ours}.conv2")
         mapper.spectral(f"{theirs}.conv2d0", f"{ours}.shortcut")
-        block += 1
     mapper.copy("bn4.weight", "out_norm.weight")
     mapper.copy("bn4.bias", "out_norm.bias")
     mapper.batchnorm_statistics("bn4.running_mean", "bn4.running_var", "out_norm", BN_EPS, "bn4.num_batches_tracked")
@@ -97,18 +90,15 @@ def convert_discriminator(state: Mapping, arch: StudioGANArchitecture) -> SAGAND
                                 downsample=arch.d_downsample, attention_blocks=arch.d_attention_blocks,
                                 shortcut_takes_activation=True)  # its ReLU is in place: the shortcut sees relu(x)
     mapper = StateMapper(model, SourceState(state, "the discriminator file", LAYOUT), torch_hook_reader())
-    block = 0
-    for index in child_indices(state, "blocks"):
-        theirs = f"blocks.{index}.0"
-        if f"{theirs}.sigma" in state:
-            _attention(mapper, theirs, f"attentions.{model.attention_after[block - 1]}")
+    for theirs, block, is_attention in walk_blocks(state, "blocks", SCALAR, suffix=".0"):
+        if is_attention:
+            key = model.attention_after[block]
+            mapper.attention(theirs, f"attentions.{key}", ATTENTION_NAMES, SCALAR, SCALAR_SHAPE)
             continue
-        ours = f"blocks.{block}"
-        mapper.spectral(f"{theirs}.conv2d1", f"{ours}.conv1")
-        mapper.spectral(f"{theirs}.conv2d2", f"{ours}.conv2")
+        mapper.spectral(f"{theirs}.conv2d1", f"blocks.{block}.conv1")
+        mapper.spectral(f"{theirs}.conv2d2", f"blocks.{block}.conv2")
         if model.blocks[block].shortcut is not None:
-            mapper.spectral(f"{theirs}.conv2d0", f"{ours}.shortcut")
-        block += 1
+            mapper.spectral(f"{theirs}.conv2d0", f"blocks.{block}.shortcut")
     mapper.spectral("linear1", "linear")
     mapper.spectral("embedding", "embedding", bias=False)
     return mapper.load([HINT])
