@@ -6,7 +6,6 @@ eval-mode outputs to 1e-5, with BGR turned into RGB.
 """
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
