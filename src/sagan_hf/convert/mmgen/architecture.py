@@ -104,9 +104,10 @@ def resolve_facts(overrides: Mapping, config: Mapping | None, published: Publish
                 facts[name], origin[name] = value, where
                 return
 
-    settle("bn_eps", overrides.get("bn_eps"), generator and float(generator.get("norm_eps", DEFAULT_NORM_EPS)),
-           known.get("bn_eps"))
-    init = str(((generator or {}).get("init_cfg") or {}).get("type", DEFAULT_INIT)).upper() if generator else None
+    # a config that names a network but leaves a setting out means MMGeneration's default for it
+    config_eps = float(generator.get("norm_eps", DEFAULT_NORM_EPS)) if generator is not None else None
+    settle("bn_eps", overrides.get("bn_eps"), config_eps, known.get("bn_eps"))
+    init = str((generator.get("init_cfg") or {}).get("type", DEFAULT_INIT)).upper() if generator is not None else None
     settle("gain_offset", None, None if init is None else init in GAIN_OFFSET_INITS, None,
            True, "MMGeneration's default (BigGAN initialisation)")
     settle("color_order", overrides.get("color_order"), None, known.get("color_order"), "bgr",
@@ -114,7 +115,8 @@ def resolve_facts(overrides: Mapping, config: Mapping | None, published: Publish
     if include_discriminator:
         act = (discriminator or {}).get("act_cfg") or {}
         settle("d_inplace_relu", overrides.get("discriminator_inplace_relu"),
-               bool(act.get("inplace", False)) if discriminator else None, known.get("discriminator_inplace_relu"))
+               bool(act.get("inplace", False)) if discriminator is not None else None,
+               known.get("discriminator_inplace_relu"))
         settle("d_downsample", None, (discriminator or {}).get("downsample_cfg"), None)
     missing = []
     if "bn_eps" not in facts:
