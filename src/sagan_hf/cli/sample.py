@@ -29,6 +29,8 @@ class SampleOptions:
     attention_maps: bool = option(True, "also draw the attention-map figure")
     device: str | None = option(None, "cpu or cuda (default: cuda when available)")
     dtype: str = option("fp32", "generation precision", choices=("fp32", "bf16"))
+    standing_statistics: int = option(0, "re-estimate the generator's BatchNorm statistics from this many batches "
+                                      "of 64 fresh samples first (0: keep the stored ones)", check="non_negative")
 
     def __post_init__(self):
         from ..options import check_options
@@ -64,6 +66,11 @@ def run(args: argparse.Namespace) -> int:
     dtype = torch.bfloat16 if options.dtype == "bf16" else torch.float32
     pipe = SAGANPipeline.from_pretrained(options.pipeline, dtype=dtype).to(device)
     pipe.set_progress_bar_config(disable=True)
+    if options.standing_statistics:
+        from ..pipelines import recompute_batchnorm_statistics
+
+        recompute_batchnorm_statistics(pipe, num_batches=options.standing_statistics, seed=options.seed,
+                                       truncation=options.truncation)
     names = options.class_names.split(",") if options.class_names else None
     written = write_samples(
         pipe, options.output_dir, classes=classes, class_names=names, per_class=options.per_class,

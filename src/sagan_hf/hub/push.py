@@ -14,7 +14,7 @@ from pathlib import Path
 from huggingface_hub import CommitInfo, HfApi, get_token
 
 from .card_images import ATTENTION_IMAGE, SAMPLES_IMAGE, save_card_images
-from .model_card import DEFAULT_LICENSE, render_model_card
+from .model_card import render_model_card
 from .remote_code import CODE_FILE_PATTERNS, remote_code_files, save_remote_code_layout
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,8 @@ def push_pipeline_to_hub(
     commit_message: str | None = None,
     include_discriminator: bool = True,
     include_images: bool = True,
-    license: str = DEFAULT_LICENSE,  # noqa: A002 - the Hub's metadata key
+    license: str | None = None,  # noqa: A002 - the Hub's metadata key
+    conversion: dict | None = None,
 ) -> CommitInfo:
     """Uploads `pipeline` with a rendered model card to `repo_id` in one commit.
 
@@ -114,7 +115,10 @@ def push_pipeline_to_hub(
         commit_message: defaults to "Upload SAGAN pipeline".
         include_discriminator: also upload the discriminator (for fine-tuning); the generator always is.
         include_images: generate and upload `samples.png` and `attention.png` for the card.
-        license: the license id of the weights for the card metadata.
+        license: the license id of the weights for the card metadata (default: the source's licence of a
+            converted checkpoint, else apache-2.0).
+        conversion: the `conversion.json` record of a converted checkpoint (adds the card's "Converted
+            from" section), or None.
 
     Returns:
         `huggingface_hub.CommitInfo`: a `str` of the commit URL, with the commit id in `.oid`.
@@ -136,6 +140,7 @@ def push_pipeline_to_hub(
             train_config=train_config,
             eval_report=eval_report,
             license=license,
+            conversion=conversion,
             **images,
         )
         card.save(folder / "README.md")
