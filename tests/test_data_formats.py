@@ -83,30 +83,6 @@ def test_unlabelled_images_give_zero_classes_and_zero_labels(tmp_path):
     assert sorted(ids_of(batch["pixel_values"])) == list(range(5))
 
 
-def test_hub_ids_are_streamed_and_known_wds_ids_get_their_class_count(tmp_path, monkeypatch):
-    # No Hub here: the Hub call is redirected to local tars shaped like timm/imagenet-1k-wds (jpg +
-    # integer cls, no ClassLabel), to check what the stream asks for and how it reads the answer.
-    import datasets
-
-    from sagan_hf.data import sources as data_sources
-
-    folder = write_webdataset_folder(tmp_path / "wds", num_images=8, num_shards=2, with_class_file=False)
-    real_load_dataset = datasets.load_dataset
-    calls = []
-
-    def hub_stand_in(path, **kwargs):
-        calls.append((path, kwargs))
-        return real_load_dataset("webdataset", data_dir=str(folder), split=kwargs["split"], streaming=True)
-
-    monkeypatch.setattr(data_sources.datasets, "load_dataset", hub_stand_in)
-    data = open_stream(dataset_name="timm/imagenet-1k-wds", resolution=8, batch_size=4, cache_dir="/tmp/c")
-    assert calls == [("timm/imagenet-1k-wds", {"split": "train", "streaming": True, "cache_dir": "/tmp/c"})]
-    assert data.num_classes == 1000 and (data.image_column, data.label_column) == ("jpg", "cls")
-    assert sum(b["pixel_values"].shape[0] for b in data.iter_one_pass()) == 8
-    with pytest.raises(ValueError, match="num_classes"):
-        open_stream(dataset_name="someone/unknown-wds", resolution=8, batch_size=4)
-
-
 @pytest.mark.parametrize(
     "features, expected",
     [
