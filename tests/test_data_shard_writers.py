@@ -49,7 +49,7 @@ def write_parquet_folder(folder: Path, num_images: int, num_shards: int, num_cla
     ids = np.array_split(np.arange(num_images), num_shards)
     for shard, shard_ids in enumerate(ids):
         images = [
-            {"bytes": b"not an image at all" if i in corrupt else encode(id_image(int(i)), "PNG")}
+            {"bytes": b"not an image: %d" % i if i in corrupt else encode(id_image(int(i)), "PNG")}
             for i in shard_ids
         ]
         labels = [label_of(int(i), num_classes) for i in shard_ids]

@@ -44,7 +44,8 @@ class DecodedBatches(torch.utils.data.IterableDataset):
     Yields ``(images_uint8 [B, 3, R, R], labels int64 [B], info)`` where ``info`` holds the worker
     id, the worker's ``datasets`` state after this batch, its count of skipped images so far and
     its `ImageCounts` (as a dict). With ``drop_last`` the incomplete batch at the end of a worker's
-    pass is dropped. An undecodable file is reported once, however many passes read it.
+    pass is dropped. A pass whose last images were skipped ends with an empty batch (``state`` None)
+    that only carries the counts. An undecodable file is reported once, however many passes read it.
     """
 
     def __init__(
@@ -73,6 +74,7 @@ class DecodedBatches(torch.utils.data.IterableDataset):
         # These live in the worker's copy and persist across its passes: reported through each batch's info.
         self.counts = ImageCounts()
         self._reported: set[str] = set()
+        self._counts_sent = asdict(self.counts)
 
     @property
     def skipped_images(self) -> int:
@@ -84,10 +86,9 @@ class DecodedBatches(torch.utils.data.IterableDataset):
 
     def _pack(self, images: list[np.ndarray], labels: list[int], worker: int) -> tuple:
         pixels = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
-        info = {
-            "worker": worker, "state": self.dataset.state_dict(), "skipped": self.counts.skipped,
-            "counts": asdict(self.counts),
-        }
+        self._counts_sent = asdict(self.counts)
+        info = {"worker": worker, "state": self.dataset.state_dict(), "skipped": self.counts.skipped,
+                "counts": self._counts_sent}
         return pixels, torch.tensor(labels, dtype=torch.int64), info
 
     def _decode(self, example: dict[str, Any], position: int) -> np.ndarray | None:
@@ -157,3 +158,8 @@ class DecodedBatches(torch.utils.data.IterableDataset):
                 images, labels = [], []
         if images and not self.drop_last:
             yield self._pack(images, labels, worker)
+        elif asdict(self.counts) != self._counts_sent:
+            # Counts travel with batches; images skipped after the last batch get an empty one of their own.
+            empty = torch.empty((0, 3, self.resolution, self.resolution), dtype=torch.uint8)
+            yield empty, torch.empty(0, dtype=torch.int64), {"worker": worker, "counts": asdict(self.counts),
+                                                             "skipped": self.counts.skipped, "state": None}

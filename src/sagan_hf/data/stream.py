@@ -193,6 +193,8 @@ class ImageBatchStream:
         for pixels, labels, info in loader:
             self._skipped_seen[(drop_last, info["worker"])] = info["skipped"]
             self._counts_seen[(drop_last, info["worker"])] = info["counts"]
+            if info["state"] is None:  # an empty batch that only carries the counts of skipped images
+                continue
             for item in order.push(info["worker"], (pixels, labels, info)):
                 yield self._emit(*item)
         for item in order.finish():
@@ -234,7 +236,7 @@ class ImageBatchStream:
             if not produced and from_start:
                 raise ValueError(
                     f"rank {self.rank} produced no full batch of {self.batch_size} in a whole pass: "
-                    "the data (per rank and worker) is smaller than batch_size"
+                    f"the data (per rank and worker) is smaller than batch_size ({self.image_counts})"
                 )
 
     def close(self) -> None:
