@@ -6,11 +6,14 @@ ClassLabel (ILSVRC/imagenet-1k) and webdataset tars of .jpg/.cls (timm/imagenet-
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hub_server import LoopbackHubServer
 
 from streams import open_stream
 from test_data_shard_writers import ids_of, imagenet_parquet_repo, label_of, timm_webdataset_repo
+from test_train_step import one_torch_thread  # noqa: F401 (autouse fixture: tiny nets run best on one thread)
 
 TOKEN = LoopbackHubServer.VALID_TOKEN
 
@@ -90,3 +93,83 @@ def test_an_unlabelled_split_is_refused_when_the_stream_opens(hub_server):
 def test_a_missing_repo_is_one_clear_error(hub_server):
     with pytest.raises(ValueError, match="doesn't exist on the Hub or cannot be accessed"):
         open_stream(dataset_name="loopback/no-such-dataset", resolution=8, batch_size=2)
+
+
+# -- training, reference statistics and resume over a Hub repo ---------------------------------------
+
+@pytest.fixture(scope="module")
+def training_repo(hub_server, tmp_path_factory):
+    """A gated ILSVRC-style repo of 24 images of 48x32 (32 px after the centre crop), 4 classes; also
+    its files in a local folder, the same bytes read the local way."""
+    repo_id = "loopback/imagenet-1k-train-tiny"
+    files = imagenet_parquet_repo(24, 2, num_classes=4, height=32)
+    hub_server.publish_dataset(repo_id, files, gated=True)
+    local = tmp_path_factory.mktemp("same_files")
+    for path, data in files.items():
+        if path.endswith(".parquet"):
+            (local / path.split("/")[-1]).write_bytes(data)
+    return repo_id, local
+
+
+def checkpoint_tensors(run_dir, step: int) -> dict:
+    import torch
+    from safetensors.torch import load_file
+
+    folder = run_dir / f"checkpoint-{step}"
+    ema = torch.load(folder / "custom_checkpoint_0.pkl", weights_only=False)["model"]
+    return ({f"G.{k}": v for k, v in load_file(folder / "model.safetensors").items()}
+            | {f"D.{k}": v for k, v in load_file(folder / "model_1.safetensors").items()}
+            | {f"EMA.{k}": v for k, v in ema.items()})
+
+
+def test_training_resume_and_reference_stats_stream_a_gated_hub_repo(
+    hub_server, training_repo, tmp_path, monkeypatch
+):
+    import numpy as np
+    import torch
+
+    from inception_weights import save_random_inception_weights
+    from sagan_hf.cli import main as cli
+    from sagan_hf.data import DataOptions
+    from sagan_hf.evaluation import ReferenceStats, compute_reference_stats, load_inception_extractor
+    from sagan_hf.evaluation import weights as weights_module
+    from sagan_hf.evaluation.weights import sha256_of_file
+    from sagan_hf.training.config import make_config
+    from sagan_hf.training.trainer import train
+
+    repo_id, local_copy = training_repo
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    common = dict(train_batch_size=4, shuffle_buffer_size=0, logging_steps=1, validation_steps=100,
+                  checkpointing_steps=2, report_to="none")
+    straight = tmp_path / "straight"
+    train(make_config("shapes-tiny", dataset_name=repo_id, output_dir=str(straight), max_train_steps=4, **common))
+
+    split = tmp_path / "split"
+    flags = ["train", "--preset", "shapes-tiny", "--dataset_name", repo_id, "--output_dir", str(split)]
+    flags += [item for name, value in common.items() for item in (f"--{name}", str(value))]
+    assert cli.main(flags + ["--max_train_steps", "2"]) == 0
+    reads_before_resume = len(hub_server.dataset_reads(repo_id))
+    assert cli.main(flags + ["--max_train_steps", "4", "--resume_from_checkpoint", "latest"]) == 0
+    assert len(hub_server.dataset_reads(repo_id)) > reads_before_resume  # the resumed run streamed again
+    a, b = checkpoint_tensors(straight, 4), checkpoint_tensors(split, 4)
+    assert a.keys() == b.keys()
+    for name in a:  # D saw the same real batches after the resume: the Hub stream continued exactly
+        assert torch.equal(a[name], b[name]), f"{name} differs after resume"
+    record = json.loads((split / "train_config.json").read_text())
+    assert record["num_classes"] == 4 and record["class_names"] == ["c0", "c1", "c2", "c3"]
+
+    # Reference statistics by Hub id through the command line equal those of the same files on disk.
+    weights = save_random_inception_weights(tmp_path / "inception.pth", seed=2)
+    monkeypatch.setattr(weights_module, "WEIGHTS_SHA256", sha256_of_file(weights))
+    output = tmp_path / "hub_ref.npz"
+    assert cli.main(["reference-stats", "--dataset_name", repo_id, "--resolution", "32", "--max_images", "4",
+                     "--batch_size", "2", "--output", str(output), "--inception_weights", str(weights),
+                     "--device", "cpu", "--no_progress"]) == 0
+    from_hub = ReferenceStats.load(output)
+    local = compute_reference_stats(
+        load_inception_extractor(weights, device="cpu"), resolution=32, batch_size=2, max_images=4,
+        data=DataOptions(train_data_dir=str(local_copy), shuffle_buffer_size=0), progress=False,
+    )
+    assert from_hub.metadata["num_images"] == 4 and from_hub.metadata["dataset"] == repo_id
+    np.testing.assert_allclose(from_hub.mu, local.mu, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(from_hub.sigma, local.sigma, rtol=0, atol=1e-6)
