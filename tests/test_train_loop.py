@@ -146,7 +146,15 @@ def test_push_to_hub_uploads_the_ema_pipeline_with_its_training_settings(tmp_pat
     files = {s.rfilename for s in HfApi().model_info(repo_id).siblings}
     assert {"model_index.json", "README.md", "generator/config.json", "discriminator/config.json"} <= files
     card = open(hf_hub_download(repo_id, "README.md")).read()
-    assert "shapes-tiny" in card or "learning_rate" in card
+    # The card records this run's own settings (its train_config.json), each in its table row.
+    for row in ("| Steps trained | 2 |", "| Batch size per process | 4 |", "| Processes | 1 |",
+                "| Learning rate, generator | 0.0001 |", "| Learning rate, discriminator | 0.0004 |",
+                "| `preset` | shapes-tiny |"):
+        assert row in card, f"{row!r} not in the card:\n{card}"
+    # The uploaded generator is the EMA generator the run saved, not the live one.
+    remote = SAGANPipeline.from_pretrained(repo_id, cache_dir=tmp_path / "hub_cache").generator.state_dict()
+    saved = SAGANPipeline.from_pretrained(tmp_path / "run").generator.state_dict()
+    assert remote.keys() == saved.keys() and all(torch.equal(remote[k], saved[k]) for k in saved)
 
 
 def test_periodic_evaluation_logs_scores_and_keeps_the_best_pipeline_by_fid(tmp_path, data_dir, monkeypatch):
