@@ -54,7 +54,8 @@ def test_16_bit_greyscale_png_is_scaled_not_clipped_to_white():
 
 def test_16_bit_rgb_png_keeps_its_colours():
     values = np.zeros((2, 2, 3), dtype=np.uint16)
-    values[0, 0], values[0, 1], values[1, 0], values[1, 1] = (65535, 0, 0), (0, 32896, 0), (0, 0, 257), (1000, 2000, 3000)
+    values[0, 0], values[0, 1] = (65535, 0, 0), (0, 32896, 0)
+    values[1, 0], values[1, 1] = (0, 0, 257), (1000, 2000, 3000)
     pixels = decode_image(rgb16_png(values), 2)
     assert np.abs(pixels.astype(int) - values / 257).max() <= 1  # PIL keeps the high byte: within 1 level
 

@@ -92,7 +92,8 @@ def test_given_columns_are_read_and_a_parquet_set_without_labels_is_unconditiona
         open_stream(label_column="cls", **settings)
 
     # No label column at all: an unconditional set, every label 0, every image kept.
-    unlabelled = datasets.Dataset.from_dict({"photo": rows["photo"]}, features=datasets.Features({"photo": datasets.Image()}))
+    only_images = datasets.Features({"photo": datasets.Image()})
+    unlabelled = datasets.Dataset.from_dict({"photo": rows["photo"]}, features=only_images)
     (tmp_path / "flat").mkdir()
     unlabelled.to_parquet(str(tmp_path / "flat" / "train.parquet"))
     data = open_stream(**(settings | {"train_data_dir": str(tmp_path / "flat")}))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from hub_server import LoopbackHubServer
 
 from streams import open_stream
@@ -23,6 +24,29 @@ def gated_parquet_repo(hub_server):
     repo_id = "loopback/imagenet-1k-parquet"
     hub_server.publish_dataset(repo_id, imagenet_parquet_repo(30, 3, num_classes=4), gated=True)
     return repo_id
+
+
+def test_the_loopback_hub_gates_dataset_files_like_the_hub(hub_server, gated_parquet_repo, tmp_path):
+    from huggingface_hub import HfApi, HfFileSystem, hf_hub_download
+    from huggingface_hub.errors import GatedRepoError
+
+    anonymous = HfApi(token=False)
+    assert anonymous.dataset_info(gated_parquet_repo).gated == "manual"  # the card and file list are public
+    files = anonymous.list_repo_files(gated_parquet_repo, repo_type="dataset")
+    assert "README.md" in files and "data/train-00000-of-00003.parquet" in files
+    with pytest.raises(GatedRepoError) as refused:
+        hf_hub_download(gated_parquet_repo, "README.md", repo_type="dataset", token=False, cache_dir=tmp_path)
+    assert refused.value.response.status_code == 401
+    readme = hf_hub_download(gated_parquet_repo, "README.md", repo_type="dataset", token=TOKEN, cache_dir=tmp_path)
+    assert b"class_label" in open(readme, "rb").read()
+    # HfFileSystem reads parquet footers and row groups as byte ranges.
+    expected = imagenet_parquet_repo(30, 3, num_classes=4)["data/train-00001-of-00003.parquet"]
+    with HfFileSystem(token=TOKEN).open(f"datasets/{gated_parquet_repo}/data/train-00001-of-00003.parquet",
+                                        "rb", block_size=64) as remote:
+        remote.seek(100)
+        assert remote.read(50) == expected[100:150]
+        remote.seek(-8, 2)
+        assert remote.read() == expected[-8:]
 
 
 def ids_and_labels(stream):
@@ -68,7 +92,8 @@ def test_a_timm_style_webdataset_repo_gets_its_known_class_count(hub_server):
     batches = list(stream.iter_one_pass())
     labels = [label for batch in batches for label in batch["class_labels"].tolist()]
     assert labels == [label_of(i, 5) for i in range(12)]
-    red = [float(((b["pixel_values"][k, 0].mean() + 1) * 127.5)) for b in batches for k in range(len(b["class_labels"]))]
+    pixels = torch.cat([batch["pixel_values"] for batch in batches])
+    red = ((pixels[:, 0].mean(dim=(1, 2)) + 1) * 127.5).tolist()
     assert all(abs(r - i) <= 6 for i, r in enumerate(red)), red  # JPEG: ids only approximately
     assert set(hub_server.dataset_reads("timm/imagenet-1k-wds")) >= {"imagenet1k-train-0000.tar",
                                                                       "imagenet1k-train-0001.tar"}
@@ -126,7 +151,6 @@ def test_training_resume_and_reference_stats_stream_a_gated_hub_repo(
     hub_server, training_repo, tmp_path, monkeypatch
 ):
     import numpy as np
-    import torch
 
     from inception_weights import save_random_inception_weights
     from sagan_hf.cli import main as cli

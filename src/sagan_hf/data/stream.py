@@ -146,7 +146,7 @@ class ImageBatchStream:
 
     @property
     def skipped_images(self) -> int:
-        """Images that failed to decode and were skipped so far on this rank."""
+        """Images skipped so far on this rank (undecodable, or below min_image_side); kept over a resume."""
         return self._skipped_at_start + sum(self._skipped_seen.values())
 
     @property
@@ -201,7 +201,7 @@ class ImageBatchStream:
             yield self._emit(*item)
         counts = self.image_counts
         if counts.skipped or counts.upscaled:
-            logger.info("rank %d after pass %d: %s (counts since the stream was opened)", self.rank, self._epoch, counts)
+            logger.info("rank %d after pass %d: %s (since the stream was opened)", self.rank, self._epoch, counts)
         self._epoch += 1
         self._worker_states = {}
         self._next_worker = 0
