@@ -242,6 +242,13 @@ class ImageBatchStream:
             "skipped_images": self.skipped_images,
         }
 
+    def resume_from_states(self, states: list[dict]) -> None:
+        """Continue from the positions every rank saved (one dict per rank, in rank order)."""
+        if len(states) == self.world_size and self.rank < len(states):
+            self.load_state_dict(states[self.rank])
+            return
+        raise NotImplementedError("elastic resume")
+
     def load_state_dict(self, state: dict) -> None:
         """Continue from a saved position (call before iterating)."""
         if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
