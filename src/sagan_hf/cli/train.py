@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         _say("interrupted twice: stopped at once, without a checkpoint of the current step")
         return INTERRUPTED_STATUS
     if result.stopped_by_signal:
-        _say(f"stopped by {result.stopped_by_signal} after step {result.global_step} (checkpointed); "
+        _say(f"stopped after step {result.global_step} ({result.stop_reason}) with a checkpoint of it; "
              "continue with --resume_from_checkpoint latest")
         return result.exit_status
     print(f"trained to step {result.global_step} in {result.train_time_seconds:.0f} s; pipeline in {result.output_dir}")

@@ -70,10 +70,14 @@ def _latest_intact(output_dir: str | Path) -> Path | None:
     damaged = []
     for _, path in reversed(checkpoints):
         try:
-            return _verified(path)
+            _verified(path)
         except DamagedCheckpointError as error:
             damaged.append(f"{path.name}: {error.file} {error.problem}")
             logger.warning("%s; trying the checkpoint before it", error)
+            continue
+        if damaged:
+            logger.warning("resuming from %s, the newest intact checkpoint", path)
+        return path
     raise ValueError(
         f"resume_from_checkpoint=latest: no intact checkpoint in {output_dir} ({'; '.join(damaged)}); "
         "start a new run in another --output_dir"

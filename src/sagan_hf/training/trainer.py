@@ -67,6 +67,7 @@ class TrainResult:
     output_dir: str
     stopped_by_time_budget: bool
     stopped_by_signal: str | None = None  # e.g. "SIGTERM": stopped early after a checkpoint of `global_step`
+    stop_reason: str | None = None  # e.g. "received SIGTERM", "the launcher (pid 41) exited"
     exit_status: int = 0  # what the command exits with: 0, or 128 + the signal number
 
 
@@ -402,5 +403,6 @@ def _train(
         global_step=state.global_step, train_time_seconds=state.train_time_seconds,
         output_dir=str(output_dir), stopped_by_time_budget=stopped_by_time,
         stopped_by_signal=signal_name(stop.signum) if stopping else None,
+        stop_reason=stop.reason if stopping else None,
         exit_status=stop.exit_status if stopping else 0,
     )
