@@ -4,6 +4,7 @@ import hashlib
 import json
 import logging
 import os
+import pickle
 import shutil
 import subprocess
 import uuid
@@ -94,6 +95,11 @@ def test_a_damaged_checkpoint_given_by_path_is_refused_in_one_line_naming_the_fi
     [line] = _error_lines(err)
     assert line.startswith("error: checkpoint ") and "checkpoint-2 is damaged: optimizer.bin does not match" in line
     assert not (run_copy / "other" / "checkpoint-3").exists()
+    with pytest.raises(DamagedCheckpointError) as refused:
+        train(tiny_config(run_copy / "other", data_dir, resume_from_checkpoint=str(run_copy / "checkpoint-2")))
+    # The main process hands this error to the other ranks: it must survive pickling whole.
+    again = pickle.loads(pickle.dumps(refused.value))
+    assert (str(again), again.file) == (str(refused.value), "optimizer.bin")
 
 
 def test_every_checkpoint_damaged_is_an_error_not_a_new_run(run_copy, data_dir):

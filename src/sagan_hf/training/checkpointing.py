@@ -21,7 +21,7 @@ import torch
 from accelerate import Accelerator
 
 from .agreement import first_of_all_ranks
-from .checkpoint_manifest import fsync_folder, verify_checkpoint, write_manifest
+from .checkpoint_manifest import MANIFEST_NAME, fsync_folder, verify_checkpoint, write_manifest
 from .disk_full import is_disk_full, watch_writes
 from .errors import CheckpointWriteError, DamagedCheckpointError
 from .file_modes import apply_umask
@@ -159,14 +159,13 @@ def _write_rank_files(accelerator: Accelerator, temporary: Path, data_state: dic
 
 
 def _seal(output_dir: Path, temporary: Path, step: int) -> str | None:
-    """Permissions and manifest (main process); a disk-full message when the manifest does not fit."""
-    apply_umask(temporary)
+    """Manifest and permissions (main process); a disk-full message when the manifest does not fit."""
     try:
         write_manifest(temporary, step)
     except OSError as error:
         if not is_disk_full(error, temporary):
             raise
-        return disk_full_message(output_dir, temporary / "checkpoint_manifest.json", temporary)
+        return disk_full_message(output_dir, temporary / MANIFEST_NAME, temporary)
     apply_umask(temporary)
     return None
 
