@@ -55,8 +55,10 @@ def signal_name(signum: int) -> str:
 class StopRequest:
     """Turns stop signals and the launcher's death into `signum` / `reason`; use as a context manager.
 
-    Handlers are installed only in the main thread and only over a signal that is not ignored (a
-    background job's SIGINT, `nohup`); the previous handlers come back on exit.
+    Handlers are installed only in the main thread, and over SIGINT only when it is not ignored (a
+    shell's background job ignores it: Ctrl-C is not meant for it). SIGTERM and SIGUSR1 are handled
+    even when inherited as ignored: the SLURM recipe of docs/training.md starts the launcher with
+    SIGUSR1 ignored, so that only the trainer acts on it. The previous handlers come back on exit.
     """
 
     def __init__(self, watch_parent: bool = False):
@@ -71,7 +73,7 @@ class StopRequest:
         if threading.current_thread() is threading.main_thread():
             for signum in STOP_SIGNALS:
                 current = signal.getsignal(signum)
-                if current is signal.SIG_IGN:
+                if current is signal.SIG_IGN and signum == signal.SIGINT:
                     continue
                 self._previous[signum] = current
                 signal.signal(signum, self._on_signal)
