@@ -10,13 +10,13 @@ import subprocess
 import uuid
 
 import pytest
+from test_train_step import one_torch_thread, tiny_config, write_training_shards  # noqa: F401 (fixture)
 
 from sagan_hf.cli.train import main as train_command
 from sagan_hf.training.checkpoint_manifest import MANIFEST_NAME, verify_checkpoint
 from sagan_hf.training.checkpointing import list_checkpoints
 from sagan_hf.training.errors import DamagedCheckpointError
 from sagan_hf.training.trainer import train
-from test_train_step import one_torch_thread, tiny_config, write_training_shards  # noqa: F401 (fixture)
 
 
 @pytest.fixture(scope="module")

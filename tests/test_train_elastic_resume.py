@@ -7,11 +7,11 @@ import logging
 from collections import Counter
 
 import pytest
+from streams import open_stream
+from test_data_shard_writers import ids_of, write_parquet_folder
 
 from sagan_hf.data.elastic import plan_resume
 from sagan_hf.data.shares import DONE, Share
-from streams import open_stream
-from test_data_shard_writers import ids_of, write_parquet_folder
 
 NUM_IMAGES = 64
 

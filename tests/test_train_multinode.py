@@ -12,14 +12,13 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from child_output import ChildOutput
+from test_train_step import one_torch_thread, tiny_config, write_training_shards  # noqa: F401 (fixture)
+
 from sagan_hf.training.checkpoint_manifest import MANIFEST_NAME, verify_checkpoint
 from sagan_hf.training.checkpointing import list_checkpoints
 from sagan_hf.training.run_lock import LOCK_NAME
 from sagan_hf.training.trainer import train
-from test_train_step import one_torch_thread, tiny_config, write_training_shards  # noqa: F401 (fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "train.py"
@@ -77,10 +76,10 @@ def test_two_machines_train_checkpoint_once_stop_together_and_the_run_resumes_on
     text = [output.wait_closed(timeout=60) for output in outputs]
 
     # Rank 1 (machine 1) got the signal; rank 0 (machine 0) learned it at the next check: the same step.
-    agreed = re.search(r"another process received SIGTERM: stopping after step (\d+)", text[0])
+    agreed = re.search(r"SIGTERM reached another process: stopping after step (\d+)", text[0])
     assert agreed, text[0][-4000:]
     step = int(agreed.group(1))
-    assert f"stopped after step {step} (another process received SIGTERM) with a checkpoint of it" in text[0]
+    assert f"stopped after step {step} (SIGTERM reached another process) with a checkpoint of it" in text[0]
     assert "resumed by 2" in text[0], "no warning about the re-derived data position"
 
     checkpoints = [s for s, _ in list_checkpoints(out)]

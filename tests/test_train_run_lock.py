@@ -8,11 +8,11 @@ import subprocess
 import sys
 
 import pytest
+from test_train_step import tiny_config, write_training_shards
 
 from sagan_hf.training.errors import OutputDirInUseError
 from sagan_hf.training.run_lock import LOCK_NAME, RunLock, process_start_ticks
 from sagan_hf.training.trainer import train
-from test_train_step import tiny_config, write_training_shards
 
 # Another run holding the folder, as RunLock does it (an exclusive flock and a record of who it is);
 # written out here so that the child starts in a fraction of a second, without importing torch.

@@ -1,6 +1,8 @@
 """Pre-emption: a stop signal or a dead launcher ends a run after a checkpoint of its current step."""
 
+import functools
 import json
+import logging
 import os
 import re
 import signal
@@ -9,14 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from child_output import ChildOutput
+from test_train_step import one_torch_thread, write_training_shards  # noqa: F401 (fixture)
+
+from sagan_hf.cli.train import main as train_command
 from sagan_hf.training import TrainCallback
 from sagan_hf.training.checkpoint_manifest import verify_checkpoint
 from sagan_hf.training.checkpointing import list_checkpoints
 from sagan_hf.training.run_lock import LOCK_NAME
-from sagan_hf.training.trainer import train
-from test_train_step import one_torch_thread, tiny_config, write_training_shards  # noqa: F401 (fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "train.py"
@@ -41,25 +43,37 @@ class SignalsAt(TrainCallback):
                 os.kill(os.getpid(), signum)
 
 
-def _long_config(out, data_dir):
-    return tiny_config(out, data_dir, max_train_steps=LONG, checkpointing_steps=1000, validation_steps=1000)
+def signal_at(step, signum, monkeypatch, twice=False):
+    """Make the command's own `train` signal this process just before `step` (twice: a second Ctrl-C)."""
+    import sagan_hf.training.trainer as trainer
+
+    callback = SignalsAt(step, *([signum] * (2 if twice else 1)))
+    monkeypatch.setattr(trainer, "train", functools.partial(trainer.train, callbacks=[callback]))
 
 
-@pytest.mark.parametrize("signum", [signal.SIGUSR1, signal.SIGINT], ids=["SIGUSR1", "SIGINT"])
-def test_a_stop_signal_finishes_the_step_checkpoints_it_and_restores_the_handlers(tmp_path, data_dir, signum):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGUSR1, signal.SIGINT], ids=["TERM", "USR1", "INT"])
+def test_a_stop_signal_finishes_the_step_checkpoints_it_and_exits_128_plus_its_number(
+    tmp_path, data_dir, signum, monkeypatch, capsys, caplog
+):
+    signal_at(3, signum, monkeypatch)
     before = signal.getsignal(signum)
     out = tmp_path / "run"
-    result = train(_long_config(out, data_dir), callbacks=[SignalsAt(3, signum)])
-    assert (result.global_step, result.stopped_by_signal, result.exit_status) == (3, signum.name, 128 + signum)
+    with caplog.at_level(logging.WARNING):
+        status = train_command(_flags(out, data_dir))
+    err = capsys.readouterr().err
+    assert status == 128 + signum and "Traceback" not in err
+    assert _stopped_step(err, f"received {signum.name}") == 3  # the command's last line
+    assert f"received {signum.name}: stopping after step 3, writing a checkpoint of it" in caplog.messages
     assert [step for step, _ in list_checkpoints(out)] == [3] and verify_checkpoint(out / "checkpoint-3")
     assert json.loads((out / "train_config.json").read_text())["global_step"] == 3
     assert signal.getsignal(signum) is before and not (out / LOCK_NAME).exists()
 
 
-def test_a_second_ctrl_c_stops_at_once(tmp_path, data_dir):
+def test_a_second_ctrl_c_stops_at_once(tmp_path, data_dir, monkeypatch, capsys):
+    signal_at(2, signal.SIGINT, monkeypatch, twice=True)
     out = tmp_path / "run"
-    with pytest.raises(KeyboardInterrupt, match="second interrupt"):
-        train(_long_config(out, data_dir), callbacks=[SignalsAt(2, signal.SIGINT, signal.SIGINT)])
+    assert train_command(_flags(out, data_dir)) == 130
+    assert "interrupted twice: stopped at once" in capsys.readouterr().err
     assert list_checkpoints(out) == [] and not (out / LOCK_NAME).exists()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
@@ -83,26 +97,6 @@ def _stopped_step(output: str, reason: str) -> int:
     match = re.search(rf"stopped after step (\d+) \({re.escape(reason)}\) with a checkpoint of it", output)
     assert match, output[-3000:]
     return int(match.group(1))
-
-
-def test_sigterm_to_the_command_exits_143_after_a_checkpoint_without_a_traceback(tmp_path, data_dir):
-    out = tmp_path / "run"
-    child = subprocess.Popen([sys.executable, str(SCRIPT), *_flags(out, data_dir)], env=_environment(), cwd=REPO,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    output = ChildOutput(child.stderr)
-    try:
-        output.wait_for(STEP_2_OR_LATER, timeout=240, alive=lambda: child.poll() is None)
-        child.send_signal(signal.SIGTERM)
-        assert child.wait(timeout=120) == 143
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    text = output.wait_closed(timeout=30)
-    step = _stopped_step(text, "received SIGTERM")
-    assert "Traceback" not in text and f"received SIGTERM: stopping after step {step}" in text
-    assert [s for s, _ in list_checkpoints(out)] == [step] and verify_checkpoint(out / f"checkpoint-{step}")
-    assert not (out / LOCK_NAME).exists()
 
 
 def _running(pid: int) -> bool:

@@ -20,8 +20,8 @@ read with, so an unfinished share is finished with the same worker count it bega
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .shares import Share, buffer_input_shards_for
 

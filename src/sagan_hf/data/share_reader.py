@@ -7,7 +7,7 @@ things that class uses: iteration, and `state_dict()` after each batch, here
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 

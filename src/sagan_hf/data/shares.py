@@ -84,7 +84,7 @@ class Share:
     def done(self) -> bool:
         return all(self.progress(w).get("done") for w in range(max(1, self.num_workers)))
 
-    def split(self, parts: int) -> list["Share"]:
+    def split(self, parts: int) -> list[Share]:
         """`parts` shares that together hold this one's unread examples, each read by one process."""
         return [
             replace(self, stride=self.stride * parts, offset=self.offset + self.stride * part) for part in range(parts)
@@ -92,7 +92,7 @@ class Share:
 
     def describe(self) -> str:
         text = f"pass {self.epoch}, part {self.rank + 1} of {self.world_size}"
-        return text if self.stride == 1 else f"{text}, every {self.stride}th example from the {self.offset + 1}th"
+        return text if self.stride == 1 else f"{text}, one example in {self.stride} (offset {self.offset})"
 
     def to_dict(self) -> dict:
         return {
@@ -102,7 +102,7 @@ class Share:
         }
 
     @classmethod
-    def from_dict(cls, record: dict) -> "Share":
+    def from_dict(cls, record: dict) -> Share:
         return cls(
             epoch=int(record["epoch"]), world_size=int(record["world_size"]), rank=int(record["rank"]),
             num_workers=int(record["num_workers"]), buffer_input_shards=int(record["buffer_input_shards"]),

@@ -205,7 +205,11 @@ class ImageBatchStream:
         """The shares left from a resume in another layout, in runs of equal worker count; then `_next_epoch`."""
         while self._shares:
             workers = self._shares[0].num_workers
-            segment = list(itertools.takewhile(lambda share: share.num_workers == workers, self._shares))
+            segment = []
+            for share in self._shares:
+                if share.num_workers != workers:
+                    break
+                segment.append(share)
             loader, _ = self._make_loader(ShareReader(self._builder, segment), True, workers, persistent=False)
             self._segment_size = len(segment)
             yield from self._in_order(loader, workers, skip_key=("shares", next(self._share_loaders)))

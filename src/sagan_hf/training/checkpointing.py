@@ -21,7 +21,12 @@ import torch
 from accelerate import Accelerator
 
 from .agreement import first_of_all_ranks
-from .checkpoint_manifest import MANIFEST_NAME, fsync_folder, verify_checkpoint, write_manifest
+from .checkpoint_manifest import (
+    MANIFEST_NAME,
+    fsync_folder,
+    verify_checkpoint,
+    write_manifest,
+)
 from .disk_full import is_disk_full, watch_writes
 from .errors import CheckpointWriteError, DamagedCheckpointError
 from .file_modes import apply_umask

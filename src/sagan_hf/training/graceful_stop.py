@@ -69,7 +69,7 @@ class StopRequest:
         self._done = threading.Event()
         self._watcher: threading.Thread | None = None
 
-    def __enter__(self) -> "StopRequest":
+    def __enter__(self) -> StopRequest:
         if threading.current_thread() is threading.main_thread():
             for signum in STOP_SIGNALS:
                 current = signal.getsignal(signum)
@@ -120,7 +120,7 @@ class StopRequest:
             return False
         signum = any_rank(accelerator, self.signum or 0)
         if signum:
-            self.request(signum, f"another process received {signal_name(signum)}")
+            self.request(signum, f"{signal_name(signum)} reached another process")
         return bool(signum)
 
     @property

@@ -58,14 +58,14 @@ class LockHolder:
     slurm_job_id: str | None = None
 
     @classmethod
-    def this_process(cls) -> "LockHolder":
+    def this_process(cls) -> LockHolder:
         return cls(
             host=socket.gethostname(), pid=os.getpid(), started=time.strftime("%Y-%m-%d %H:%M:%S %z"),
             process_start=process_start_ticks(os.getpid()), slurm_job_id=os.environ.get("SLURM_JOB_ID"),
         )
 
     @classmethod
-    def parse(cls, text: str) -> "LockHolder | None":
+    def parse(cls, text: str) -> LockHolder | None:
         try:
             record = json.loads(text)
             return cls(host=str(record["host"]), pid=int(record["pid"]), started=str(record["started"]),
@@ -93,7 +93,7 @@ class RunLock:
         self.path = self.output_dir / LOCK_NAME
         self._descriptor: int | None = None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         self.acquire()
         return self
 
