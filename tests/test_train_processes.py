@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from child_output import ChildOutput
 from sagan_hf.training.checkpointing import list_checkpoints
 from sagan_hf.training.trainer import train
 from test_train_step import one_torch_thread, tiny_config, write_training_shards  # noqa: F401 (fixture)
@@ -82,18 +83,19 @@ def test_a_killed_run_resumes_from_its_last_complete_checkpoint(tmp_path, data_d
     out = tmp_path / "killed"
     process = subprocess.Popen(
         [sys.executable, str(SCRIPT), *_flags(out, data_dir, 100_000)],
-        env=_env(), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=_env(), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
+    output = ChildOutput(process.stderr)  # drained as it comes: a full pipe would block the child
     try:
         deadline = time.monotonic() + 180
         while len(list_checkpoints(out)) < 2:
-            assert process.poll() is None, process.stderr.read()[-3000:]
+            assert process.poll() is None, output.text[-3000:]
             assert time.monotonic() < deadline, "no two checkpoints within 180 s"
             time.sleep(0.05)
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
-        process.stderr.close()
+    output.wait_closed(timeout=30)
     assert process.returncode == -signal.SIGKILL
     # What a kill in the middle of a save leaves behind: a temporary folder that must not be picked.
     half = out / ".tmp-checkpoint-999999"
