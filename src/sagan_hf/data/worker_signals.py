@@ -19,6 +19,8 @@ def leave_stop_signals_to_the_trainer(worker_id: int) -> None:
     """`worker_init_fn` of the stream's DataLoaders."""
     for signum in (signal.SIGINT, signal.SIGUSR1):
         signal.signal(signum, signal.SIG_IGN)
+    if not hasattr(signal, "sigwaitinfo"):  # macOS: SIGTERM keeps its default
+        return
     trainer = os.getppid()
     # Blocked here and in every thread started later; only the waiter below receives it.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
