@@ -71,7 +71,7 @@ def test_two_processes_with_accumulation_see_disjoint_data_stay_identical_and_ch
     assert files == sorted([
         "model.safetensors", "model_1.safetensors", "optimizer.bin", "optimizer_1.bin", "random_states_0.pkl",
         "random_states_1.pkl", "custom_checkpoint_0.pkl", "custom_checkpoint_1.pkl", "data_state_rank0.json",
-        "data_state_rank1.json",
+        "data_state_rank1.json", "checkpoint_manifest.json",
     ])
     assert not list(out.glob(".tmp-*"))
     record = json.loads((out / "train_config.json").read_text())

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
 
 from ..training.config import PRESET_HELP, PRESETS, TrainConfig, make_config, parse_resolution_list
 from .arguments import text_parser, add_dataclass_arguments
-from .errors import command_main
+from .errors import command_main, is_first_process
 
 DESCRIPTION = "Train a SAGAN (Zhang et al., 2019) with Accelerate on a datasets stream."
+# Exit statuses besides 0 (done) and 2 (bad input); a signal stop exits with 128 + its number (see
+# docs/training.md): 143 SIGTERM, 138 SIGUSR1, 130 SIGINT, each after a checkpoint of the last step.
+RUN_FAILED_STATUS = 1
+INTERRUPTED_STATUS = 128 + signal.SIGINT
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,10 +55,30 @@ def run(args: argparse.Namespace) -> int:
     config = make_config(given.pop("preset", None), **given)  # a bad value stops here, before anything starts
     from ..training.trainer import train
 
+    from ..training.errors import TrainingRunError
+
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    result = train(config)
+    try:
+        result = train(config)
+    except TrainingRunError as error:  # a full disk, NaN losses: the message is the whole story
+        if os.environ.get("SAGAN_HF_TRACEBACK") == "1":
+            raise
+        _say(f"error: {error}")
+        return RUN_FAILED_STATUS
+    except KeyboardInterrupt:
+        _say("interrupted twice: stopped at once, without a checkpoint of the current step")
+        return INTERRUPTED_STATUS
+    if result.stopped_by_signal:
+        _say(f"stopped after step {result.global_step} ({result.stop_reason}) with a checkpoint of it; "
+             "continue with --resume_from_checkpoint latest")
+        return result.exit_status
     print(f"trained to step {result.global_step} in {result.train_time_seconds:.0f} s; pipeline in {result.output_dir}")
     return 0
+
+
+def _say(line: str) -> None:
+    if is_first_process():
+        print(line, file=sys.stderr, flush=True)
 
 
 main = command_main(build_parser, run)

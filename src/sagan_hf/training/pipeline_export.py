@@ -8,6 +8,7 @@ from pathlib import Path
 from torch import nn
 
 from ..pipelines import SAGANPipeline
+from .file_modes import apply_umask
 
 _TEMP_NAME = ".tmp-pipeline"
 _OLD_NAME = ".tmp-pipeline-old"
@@ -26,14 +27,16 @@ def build_pipeline(
 def save_pipeline(pipeline: SAGANPipeline, output_dir: str | Path) -> None:
     """Save into `output_dir`, replacing the previous pipeline there (main process only).
 
-    The new files are written to a temporary folder first; then each entry (model_index.json last)
-    replaces the old one, so the folder never holds a half-written weights file.
+    The new files are written to a temporary folder first (and given the umask's permissions); then
+    each entry (model_index.json last) replaces the old one, so the folder never holds a half-written
+    weights file.
     """
     output_dir = Path(output_dir)
     temporary, old = output_dir / _TEMP_NAME, output_dir / _OLD_NAME
     shutil.rmtree(temporary, ignore_errors=True)
     shutil.rmtree(old, ignore_errors=True)
     pipeline.save_pretrained(temporary)
+    apply_umask(temporary)  # safetensors writes 0600
     old.mkdir()
     entries = sorted(temporary.iterdir(), key=lambda p: p.name == "model_index.json")
     for entry in entries:

@@ -2,7 +2,9 @@
 
 One process per device (`accelerate launch`); each process reads its own shard of the data stream
 (the DataLoader is NOT prepared), the nets and optimisers are prepared (DDP when several processes),
-and the loop is step-based over an endless iterator. See docs/training.md.
+and the loop is step-based over an endless iterator. The run holds output_dir's lock
+(`run_lock.py`); a stop signal or the launcher's death ends it after a checkpoint of the current step
+(`graceful_stop.py`). See docs/training.md.
 """
 
 from __future__ import annotations
@@ -24,18 +26,21 @@ from tqdm.auto import tqdm
 from ..data import ImageBatchStream
 from ..models import SAGANDiscriminator, SAGANGenerator
 from . import checkpointing
+from .agreement import decide_on_main
 from .assembly import assemble_training
 from .callbacks import TrainCallback
 from .config import TrainConfig
+from .disk_full import is_disk_full, watch_writes
+from .errors import CheckpointWriteError, NonFiniteTrainingError
+from .graceful_stop import StopRequest, signal_name, started_by_a_launcher
 from .pipeline_export import build_pipeline, save_pipeline
 from ..visualization import fixed_validation_inputs, render_validation_grid
+from .run_lock import RunLock
 from .validation_images import save_and_log_grid
 
 logger = logging.getLogger(__name__)
 
-
-class NonFiniteTrainingError(RuntimeError):
-    """Raised when too many training steps in a row had a NaN or infinite loss."""
+__all__ = ["NonFiniteTrainingError", "TrainResult", "train"]
 
 
 @dataclass
@@ -61,6 +66,9 @@ class TrainResult:
     train_time_seconds: float
     output_dir: str
     stopped_by_time_budget: bool
+    stopped_by_signal: str | None = None  # e.g. "SIGTERM": stopped early after a checkpoint of `global_step`
+    stop_reason: str | None = None  # e.g. "received SIGTERM", "the launcher (pid 41) exited"
+    exit_status: int = 0  # what the command exits with: 0, or 128 + the signal number
 
 
 def resolve_train_batch_size(config: TrainConfig, num_processes: int) -> int:
@@ -144,20 +152,36 @@ def train(config: TrainConfig, callbacks: Sequence[TrainCallback] = ()) -> Train
     """Train a SAGAN as `config` says; returns the final step (the same on every rank).
 
     `callbacks` see every step's batches and the end of the run on each rank (`TrainCallback`).
+    SIGTERM, SIGUSR1 and SIGINT end the run early after a checkpoint (`TrainResult.stopped_by_signal`);
+    a second SIGINT raises KeyboardInterrupt at once.
     """
-    output_dir = Path(config.output_dir)
     accelerator = make_accelerator(config)
-    is_main, rank, world = accelerator.is_main_process, accelerator.process_index, accelerator.num_processes
-    batch_size = resolve_train_batch_size(config, world)
-    images_per_step = batch_size * config.gradient_accumulation_steps * config.n_dis * world
-    if is_main:
+    batch_size = resolve_train_batch_size(config, accelerator.num_processes)
+    lock = RunLock(config.output_dir)
+
+    def claim_output_dir() -> None:
         if config.push_to_hub:  # fail before training, not after it, when no token is there
             from ..hub import resolve_token
 
             resolve_token()
-        output_dir.mkdir(parents=True, exist_ok=True)
-        checkpointing.remove_stale_temporaries(output_dir)
-    accelerator.wait_for_everyone()
+        lock.acquire()  # before anything in the folder is touched: another run may be using it
+        checkpointing.remove_stale_temporaries(config.output_dir)
+
+    decide_on_main(accelerator, claim_output_dir)
+    try:
+        with StopRequest(watch_parent=started_by_a_launcher()) as stop:
+            return _train(config, callbacks, accelerator, batch_size, stop)
+    finally:
+        lock.release()
+
+
+def _train(
+    config: TrainConfig, callbacks: Sequence[TrainCallback], accelerator: Accelerator, batch_size: int,
+    stop: StopRequest,
+) -> TrainResult:
+    output_dir = Path(config.output_dir)
+    is_main, rank, world = accelerator.is_main_process, accelerator.process_index, accelerator.num_processes
+    images_per_step = batch_size * config.gradient_accumulation_steps * config.n_dis * world
 
     # -- data: every rank streams its own shard; the DataLoader stays out of accelerator.prepare --------
     stream = ImageBatchStream(
@@ -178,11 +202,14 @@ def train(config: TrainConfig, callbacks: Sequence[TrainCallback] = ()) -> Train
     unwrapped_d = accelerator.unwrap_model(discriminator, keep_torch_compile=False)
 
     # -- resume: data position first, then the iterator, then model/optimiser/RNG state ----------------
-    resume_from = checkpointing.resolve_checkpoint(output_dir, config.resume_from_checkpoint)
+    resume_from = decide_on_main(
+        accelerator, lambda: checkpointing.resolve_checkpoint(output_dir, config.resume_from_checkpoint)
+    )
     if resume_from is not None:
-        data_state = checkpointing.load_data_state(resume_from, rank)
-        if data_state is not None:
-            stream.load_state_dict(data_state)
+        data_states = checkpointing.load_data_states(resume_from)
+        if data_states:
+            stream.resume_from_states(data_states)
+        checkpointing.check_rng_state(resume_from, rank, saved_by=len(data_states) or world)
     data_iter = iter(stream)
     # Starting the DataLoader draws from the global RNG; keep that draw out of it so that a resumed run
     # and an uninterrupted one share the same random stream from the restored state on.
@@ -223,18 +250,30 @@ def train(config: TrainConfig, callbacks: Sequence[TrainCallback] = ()) -> Train
             }
             (output_dir / "train_config.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
 
+    def publish_pipeline() -> None:
+        """The EMA pipeline and train_config.json in output_dir (main process); a full disk is one line."""
+        with watch_writes() as watch:
+            try:
+                pipeline = build_pipeline(ema.model, unwrapped_d, stream.class_names)
+                save_pipeline(pipeline, output_dir)
+                watch.writing(output_dir / "train_config.json")
+                write_train_config()
+            except Exception as error:
+                if not is_disk_full(error, output_dir):
+                    raise
+                checkpointing.remove_stale_temporaries(output_dir)  # the old pipeline stays whole
+                raise CheckpointWriteError(
+                    checkpointing.disk_full_message(output_dir, watch.current, output_dir)
+                ) from None
+        if config.push_to_hub and config.hub_push_every_checkpoint:
+            push_to_hub(pipeline, f"step {state.global_step}")
+
     def save_everything() -> None:
         """Checkpoint (all ranks) and the EMA pipeline in output_dir (main)."""
         checkpointing.save_checkpoint(
             accelerator, output_dir, state.global_step, stream.state_dict(), config.checkpoints_total_limit
         )
-        if is_main:
-            pipeline = build_pipeline(ema.model, unwrapped_d, stream.class_names)
-            save_pipeline(pipeline, output_dir)
-            write_train_config()
-            if config.push_to_hub and config.hub_push_every_checkpoint:
-                push_to_hub(pipeline, f"step {state.global_step}")
-        accelerator.wait_for_everyone()
+        decide_on_main(accelerator, publish_pipeline)
 
     def push_to_hub(pipeline, message: str) -> None:
         from ..hub import push_pipeline_to_hub
@@ -268,7 +307,7 @@ def train(config: TrainConfig, callbacks: Sequence[TrainCallback] = ()) -> Train
     session_start, time_at_start = time.perf_counter(), state.train_time_seconds
     resumed_here = resume_from is not None and resume_from.resolve().parent == output_dir.resolve()
     last_saved_step = state.global_step if resumed_here else -1  # a checkpoint of this step is already here
-    stopped_by_time = False
+    stopped_by_time = stopping = False
     generator.train()
     discriminator.train()
     while state.global_step < config.max_train_steps:
@@ -284,8 +323,10 @@ def train(config: TrainConfig, callbacks: Sequence[TrainCallback] = ()) -> Train
         progress.update(1)
         step = state.global_step
 
-        # Host syncs happen here only: logging, the non-finite check and the time budget, every logging_steps.
-        if step % config.logging_steps == 0 or step == config.max_train_steps:
+        # Host syncs happen here only: logging, the non-finite check and the time budget, every logging_steps;
+        # and the stop-request agreement of several ranks every STOP_CHECK_STEPS (graceful_stop.py).
+        log_step = step % config.logging_steps == 0 or step == config.max_train_steps
+        if log_step:
             names = sorted(metric_sums)
             values = torch.stack([metric_sums[n] / steps_in_window for n in names])
             budget_spent = config.max_train_seconds is not None and state.train_time_seconds >= config.max_train_seconds
@@ -311,6 +352,15 @@ def train(config: TrainConfig, callbacks: Sequence[TrainCallback] = ()) -> Train
         elif config.max_train_seconds is not None and world == 1:
             stopped_by_time = state.train_time_seconds >= config.max_train_seconds
 
+        stopping = stop.agreed(accelerator, step, at_sync_point=log_step)
+        if stopping:  # pre-empted: the checkpoint comes first, the rest can wait for the resumed run
+            if is_main:
+                logger.warning("%s: stopping after step %d, writing a checkpoint of it", stop.reason, step)
+            if last_saved_step != step:
+                check_nonfinite()
+                save_everything()
+                last_saved_step = step
+            break
         if is_main and step % config.validation_steps == 0:
             grid = render_validation_grid(ema.model, fixed_z, fixed_labels, grid_rows, grid_cols)
             save_and_log_grid(grid, output_dir, step, accelerator)
@@ -330,7 +380,13 @@ def train(config: TrainConfig, callbacks: Sequence[TrainCallback] = ()) -> Train
     check_nonfinite()
     if last_saved_step != state.global_step:
         save_everything()
-    if is_main:
+    if stopping:
+        if is_main:
+            logger.warning(
+                "stopped after step %d (%s); %s holds it: continue with --resume_from_checkpoint latest",
+                state.global_step, stop.reason, output_dir / f"checkpoint-{state.global_step}",
+            )
+    elif is_main:
         grid = render_validation_grid(ema.model, fixed_z, fixed_labels, grid_rows, grid_cols)
         save_and_log_grid(grid, output_dir, state.global_step, accelerator)
         write_train_config()
@@ -346,4 +402,7 @@ def train(config: TrainConfig, callbacks: Sequence[TrainCallback] = ()) -> Train
     return TrainResult(
         global_step=state.global_step, train_time_seconds=state.train_time_seconds,
         output_dir=str(output_dir), stopped_by_time_budget=stopped_by_time,
+        stopped_by_signal=signal_name(stop.signum) if stopping else None,
+        stop_reason=stop.reason if stopping else None,
+        exit_status=stop.exit_status if stopping else 0,
     )
