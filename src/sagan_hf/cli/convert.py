@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from typing import Callable
 
-from ..options import check_options, option
+from ..options import check_options, check_paths, option
 from .arguments import add_dataclass_arguments, dataclass_from_args
 from .errors import run_reporting_errors
 
@@ -23,8 +23,8 @@ DESCRIPTION = "Convert a published checkpoint of another code base into a SAGANP
 class BigGANOptions:
     """A SAGAN-configured BigGAN-PyTorch run (ajbrock/BigGAN-PyTorch); see docs/convert_biggan.md."""
 
-    weights_dir: str = option(help="folder with G.pth, D.pth [, G_ema.pth, state_dict.pth]")
-    output_dir: str = option(help="where to write the pipeline folder")
+    weights_dir: str = option(help="folder with G.pth, D.pth [, G_ema.pth, state_dict.pth]", path="existing_dir")
+    output_dir: str = option(help="where to write the pipeline folder", path="output_dir")
     resolution: int | None = option(None, "image side: 32, 64, 128 or 256", check="positive_or_none")
     ch: int | None = option(None, "base width of G and D (their G_ch / D_ch)", check="positive_or_none")
     attention_resolutions: str | None = option(None, "attention sides of G and D: 64, 32_64, 0 (none)")
@@ -77,6 +77,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None, source: str | No
 def run(args: argparse.Namespace) -> int:
     options_class, convert = SOURCES[args.source]
     options = dataclass_from_args(options_class, args)
+    check_paths(options)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     pipeline = convert(options)
     config = pipeline.generator.config

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
+from ..options import check_paths
 from ..training.config import PRESET_HELP, PRESETS, TrainConfig, make_config, parse_resolution_list
 from .arguments import text_parser, add_dataclass_arguments
 from .errors import run_reporting_errors
@@ -43,10 +45,30 @@ def config_from_args(argv: list[str] | None = None) -> TrainConfig:
     return make_config(given.pop("preset", None), **given)
 
 
+def check_before_training(config: TrainConfig) -> None:
+    """Refuse what can be refused before the trainer makes folders or opens data (on every rank alike)."""
+    from ..training.checkpointing import resolve_checkpoint
+    from ..training.trainer import resolve_train_batch_size
+
+    check_paths(config)  # data folder, output folder, evaluation files
+    if config.resume_from_checkpoint != "latest":  # an explicit folder must exist; none must not mix two runs
+        resolve_checkpoint(config.output_dir, config.resume_from_checkpoint)
+    resolve_train_batch_size(config, int(os.environ.get("WORLD_SIZE", "1")))  # the launcher's process count
+    if config.push_to_hub:
+        from ..hub import HubTokenNotFoundError, check_repo_id, resolve_token
+
+        check_repo_id(config.hub_model_id)
+        try:
+            resolve_token()
+        except HubTokenNotFoundError as error:
+            raise ValueError(f"--push_to_hub: {error}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     given = dict(vars(args))
     given.pop("command", None)
     config = make_config(given.pop("preset", None), **given)  # a bad value stops here, before anything starts
+    check_before_training(config)
     from ..training.trainer import train
 
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from huggingface_hub import CommitInfo, HfApi, get_token
 
+from ..pipelines.pipeline_sagan import first_non_finite
 from .card_images import ATTENTION_IMAGE, SAMPLES_IMAGE, save_card_images
 from .model_card import DEFAULT_LICENSE, render_model_card
 
@@ -55,6 +56,15 @@ def _pipeline_for_upload(pipeline, include_discriminator: bool):
     return type(pipeline)(generator=pipeline.generator, discriminator=None)
 
 
+def check_finite_weights(pipeline, include_discriminator: bool = True) -> None:
+    """Refuse NaN or infinite weights (a diverged run) before anything is uploaded: they would sample black images."""
+    for name in ("generator", "discriminator")[: 1 + bool(include_discriminator)]:
+        module = getattr(pipeline, name, None)
+        bad = first_non_finite(module) if module is not None else None
+        if bad is not None:
+            raise ValueError(f"Refusing to upload: the {name}'s {bad} holds NaN or infinite values")
+
+
 def _check_no_pickles(folder: Path) -> None:
     unsafe = [p for p in folder.rglob("*") if p.is_file() and p.suffix not in _ALLOWED_SUFFIXES]
     if unsafe:
@@ -98,6 +108,8 @@ def push_pipeline_to_hub(
     Returns:
         `huggingface_hub.CommitInfo`: a `str` of the commit URL, with the commit id in `.oid`.
     """
+    check_finite_weights(pipeline, include_discriminator)
+
     check_repo_id(repo_id)
     token = resolve_token(token)
     api = HfApi(token=token)
