@@ -17,7 +17,7 @@ from typing import Callable
 USAGE_ERROR_STATUS = 2
 # How long other ranks wait for the first rank's report before they print their own (an error that only
 # they hit, such as a file missing on their machine). The launcher ends them sooner when the first exits.
-OTHER_RANKS_WAIT_SECONDS = 20.0
+OTHER_RANKS_WAIT_SECONDS = 60.0
 
 
 def is_first_process() -> bool:
