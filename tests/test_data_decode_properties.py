@@ -16,7 +16,8 @@ from PIL import Image
 from sagan_hf.data.decode import ImageDecodeError, decode_image
 
 # Damaged files make PIL warn as it reads them; the refusal is what is tested here.
-pytestmark = pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning", "ignore:Truncated File Read:UserWarning")
+pytestmark = pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning",
+                                        "ignore:Truncated File Read:UserWarning")
 
 # Modes an image file can hold, and formats PIL writes them in. Left out: PIL's own BMP writer for
 # palette images and TIFF writer for YCbCr make files its reader rejects (a PIL quirk, not a real file).

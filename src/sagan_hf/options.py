@@ -134,7 +134,9 @@ def _existing_file_problem(path: Path) -> str | None:
 def _pipeline_folder_problem(path: Path) -> str | None:
     if not path.exists() or not path.is_dir():
         return "does not exist" if not path.exists() else "is a file; expected a saved pipeline folder"
-    return None if (path / "model_index.json").is_file() else "is not a saved pipeline folder (no model_index.json in it)"
+    if not (path / "model_index.json").is_file():
+        return "is not a saved pipeline folder (no model_index.json in it)"
+    return None
 
 
 def _pipeline_problem(path: Path) -> str | None:

@@ -43,7 +43,8 @@ class EvaluateOptions(InceptionOptions):
         if self.reference is None and self.per_class_fid:
             raise ValueError("--per_class_fid needs --reference (computed with --keep_features)")
         if self.num_samples < 2:
-            raise ValueError(f"num_samples must be at least 2 (the statistics need a covariance), got {self.num_samples}")
+            raise ValueError(f"num_samples must be at least 2 (the statistics need a covariance), "
+                             f"got {self.num_samples}")
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:

@@ -84,8 +84,8 @@ def run(args: argparse.Namespace) -> int:
     pipe = load_pipeline(options.pipeline, dtype=dtype, device=device)
     options.check_against(pipe.generator.config.num_classes)  # before the output folder is made
     written = write_samples(
-        pipe, options.output_dir, classes=options.class_list(), class_names=options.name_list(), per_class=options.per_class,
-        seed=options.seed, truncation=options.truncation, attention_maps=options.attention_maps,
+        pipe, options.output_dir, classes=options.class_list(), class_names=options.name_list(),
+        per_class=options.per_class, seed=options.seed, truncation=options.truncation, attention_maps=options.attention_maps,
     )
     print(f"wrote {len(written['grids'])} class grids, {written['samples_grid']}"
           + (f" and {written['attention_maps']}" if "attention_maps" in written else ""))

@@ -147,7 +147,8 @@ def check_pipeline_folder(folder: str, optional_components=()) -> dict[str, str 
         if name.startswith("_") or not isinstance(entry, list) or len(entry) != 2 or entry[0] is None:
             continue  # not a component (id2label, _class_name, ...) or one saved as absent
         component, config = os.path.join(folder, name), os.path.join(folder, name, "config.json")
-        weights = sorted(f for f in os.listdir(component) if f.endswith(".safetensors")) if os.path.isdir(component) else []
+        files = os.listdir(component) if os.path.isdir(component) else []
+        weights = sorted(file for file in files if file.endswith(".safetensors"))
         missing = (component if not os.path.isdir(component) else config if not os.path.isfile(config)
                    else None if weights else os.path.join(component, WEIGHTS_NAME))
         if missing and name in optional_components:
@@ -547,7 +548,9 @@ class SAGANPipeline(DiffusionPipeline):
             `(images, class_labels, attentions)` when attention maps were asked for.
         """
         generator = as_generators(generator)
-        class_labels, latents, batch_size = self.check_inputs(class_labels, latents, truncation, output_type, batch_size)
+        class_labels, latents, batch_size = self.check_inputs(
+            class_labels, latents, truncation, output_type, batch_size
+        )
         num_images = self._batch_size(class_labels, batch_size, generator, latents)
         chunk = self.max_batch_size if max_batch_size is None else max_batch_size
         if not (_is_integer(chunk) and chunk >= 1):
