@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..options import check_options, check_paths, option
 from .arguments import add_dataclass_arguments, dataclass_from_args
-from .errors import report_usage_error, run_reporting_errors
+from .errors import command_main
 from .loading import load_pipeline
 
 DESCRIPTION = "Push a saved SAGAN pipeline to the Hugging Face Hub with a generated model card."
@@ -81,9 +81,7 @@ def run(args: argparse.Namespace) -> int:
     return push(dataclass_from_args(PushOptions, args))
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return run_reporting_errors(lambda: run(args))
+main = command_main(build_parser, run)
 
 
 if __name__ == "__main__":
