@@ -147,8 +147,8 @@ def check_pipeline_folder(folder: str, optional_components=()) -> dict[str, str 
         if name.startswith("_") or not isinstance(entry, list) or len(entry) != 2 or entry[0] is None:
             continue  # not a component (id2label, _class_name, ...) or one saved as absent
         component, config = os.path.join(folder, name), os.path.join(folder, name, "config.json")
-        files = os.listdir(component) if os.path.isdir(component) else []
-        weights = sorted(file for file in files if file.endswith(".safetensors"))
+        entries = os.listdir(component) if os.path.isdir(component) else []
+        weights = sorted(entry for entry in entries if entry.endswith(".safetensors"))
         missing = (component if not os.path.isdir(component) else config if not os.path.isfile(config)
                    else None if weights else os.path.join(component, WEIGHTS_NAME))
         if missing and name in optional_components:
