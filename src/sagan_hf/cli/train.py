@@ -7,6 +7,7 @@ override the chosen preset. `--attention_resolutions` sets both networks' placem
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -45,12 +46,33 @@ def config_from_args(argv: list[str] | None = None) -> TrainConfig:
     return make_config(given.pop("preset", None), **given)
 
 
+def check_architecture(config: TrainConfig) -> None:
+    """Run the networks' own checks of resolution, widths and attention placements before any data is read.
+
+    A narrow build does it in a fraction of a second: width `ch mod 8` keeps the one width rule (attention
+    needs a width divisible by 8). When it fails, the real build fails at the same check, before it makes
+    any layer, so the message names this config's widths.
+    """
+    import torch
+
+    from ..training.trainer import build_models
+
+    num_classes = config.num_classes or 1  # the class count is known once the data is open; any will do
+    with torch.random.fork_rng(devices=[]):
+        try:
+            build_models(dataclasses.replace(config, ch=config.ch % 8 or 8), num_classes)
+        except ValueError:
+            build_models(config, num_classes)
+            raise
+
+
 def check_before_training(config: TrainConfig) -> None:
     """Refuse what can be refused before the trainer makes folders or opens data (on every rank alike)."""
     from ..training.checkpointing import resolve_checkpoint
     from ..training.trainer import resolve_train_batch_size
 
     check_paths(config)  # data folder, output folder, evaluation files
+    check_architecture(config)
     if config.resume_from_checkpoint != "latest":  # an explicit folder must exist; none must not mix two runs
         resolve_checkpoint(config.output_dir, config.resume_from_checkpoint)
     resolve_train_batch_size(config, int(os.environ.get("WORLD_SIZE", "1")))  # the launcher's process count
