@@ -23,6 +23,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from torch.nn.utils import parametrize
 
 logger = logging.get_logger(__name__)
+
 # ------------------------------------------------------------------------------------------------
 # Latent and class sampling: plain or truncated normal z, uniform classes.
 
@@ -332,6 +333,10 @@ class SAGANPipeline(DiffusionPipeline):
 
         Models are built directly on the CPU rather than empty on the meta device: registering spectral
         norm runs power iterations, which are far slower on meta tensors than on real small ones.
+
+        The folder's files are checked first: a missing config or weights file, a truncated or garbled
+        safetensors file, or weights holding NaN or inf raise `DamagedPipelineError` (an OSError and a
+        ValueError) naming the file. A discriminator whose files are missing loads as None, with a warning.
         """
         if kwargs.get("device_map") is None:
             kwargs.setdefault("low_cpu_mem_usage", False)
