@@ -30,7 +30,9 @@ def places(tmp_path_factory):
     (root / "a_file").write_text("not a folder")
     tiny_pipeline(seed=1, with_discriminator=False).save_pretrained(root / "pipe")
     (root / "empty").mkdir()
-    return {"root": root, "file": root / "a_file", "pipe": root / "pipe", "empty": root / "empty"}
+    (root / "old_run" / "checkpoint-3").mkdir(parents=True)
+    return {"root": root, "file": root / "a_file", "pipe": root / "pipe", "empty": root / "empty",
+            "old_run": root / "old_run"}
 
 
 # (argv with {root}, {file}, {pipe}, {empty} filled in; what the one line must say; a path that must not appear)
@@ -42,6 +44,8 @@ MISTAKES = [
     ("train --preset shapes-tiny --output_dir {file}/run", "cannot be created: {file} is a file", None),
     ("train --preset shapes-tiny --output_dir {root}/t2 --resume_from_checkpoint {root}/checkpoint-9",
      "is not a folder; give 'latest' or a checkpoint-<step> folder", "t2"),
+    ("train --preset shapes-tiny --output_dir {old_run}", "already holds checkpoints of a run (up to checkpoint-3)",
+     None),
     ("train --preset shapes-tiny --output_dir {root}/t3 --eval_steps 5 --eval_reference {root}/ref.npz",
      "eval_reference '{root}/ref.npz' does not exist", "t3"),
     ("train --preset shapes-tiny --output_dir {root}/t4 --cache_dir {file}", "cache_dir '{file}' is a file", "t4"),
@@ -94,6 +98,15 @@ def test_a_mistake_is_one_line_and_exit_status_2_before_anything_is_made(places,
     assert _fill(message, places) in lines[0]
     assert sorted(p.name for p in places["root"].iterdir()) == before  # no output folder, file or cache
     assert not_created is None or not (places["root"] / not_created).exists()
+
+
+def test_a_hub_repo_that_cannot_be_fetched_is_one_line(hub_server, tmp_path, capsys):
+    out = tmp_path / "samples"
+    assert sagan_hf_main(["sample", "--pipeline", "tester/no-such-repo", "--output_dir", str(out)]) == 2
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "cannot load the pipeline 'tester/no-such-repo'" in lines[0], captured.err
+    assert "Traceback" not in captured.err and not out.exists()
 
 
 def test_path_checks_are_declared_with_the_options(tmp_path):
