@@ -6,28 +6,30 @@ tensors: one power-iteration step from `u0` per spectral-norm layer, BN with sto
 gain 1 + table, attention with theta/phi/g/o.
 """
 
-import importlib.util
+import json
 import math
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
+from convert_sources import run_script
 
 from sagan_hf.convert.biggan import (
-    biggan_eval_singular_vectors,
     convert_biggan_checkpoint,
     convert_discriminator,
     convert_generator,
     resolve_architecture,
 )
+from sagan_hf.convert.core import biggan_eval_vectors
 
 SN_EPS = 1e-8
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "convert_biggan_pytorch_checkpoint.py"
 
 # Their channel lists (as multiples of ch) for the sizes used here.
-G_CHANNELS = {32: ([4, 4, 4], [4, 4, 4]), 64: ([16, 16, 8, 4], [16, 8, 4, 2])}
-D_CHANNELS = {64: ([0, 1, 2, 4, 8], [1, 2, 4, 8, 16])}  # 0 stands for the 3 image channels
+G_CHANNELS = {32: ([4, 4, 4], [4, 4, 4]), 64: ([16, 16, 8, 4], [16, 8, 4, 2]), 128: ([16, 16, 8, 4, 2], [16, 8, 4, 2, 1])}
+D_CHANNELS = {  # 0 stands for the image's 3 channels
+    32: ([0, 4, 4, 4], [4, 4, 4, 4]), 64: ([0, 1, 2, 4, 8], [1, 2, 4, 8, 16]), 128: ([0, 1, 2, 4, 8, 16], [1, 2, 4, 8, 16, 16]),
+}
+D_DOWNSAMPLE = {32: [True, True, False, False], 64: [True] * 4 + [False], 128: [True] * 5 + [False]}
 
 
 # ----------------------------------------------------------------------------- BigGAN-format state dicts
@@ -90,12 +92,13 @@ def make_biggan_generator(resolution, ch, n_classes, dim_z, attention=(), shared
 def make_biggan_discriminator(resolution, ch, n_classes, attention=(), seed=1):
     gen = torch.Generator().manual_seed(seed)
     ins, outs = ([ch * m if m else 3 for m in ms] for ms in D_CHANNELS[resolution])
-    sides = [resolution // 2 ** (i + 1) for i in range(len(outs) - 1)] + [4]
+    # the side each block is filed under for attention in that code base (16 for every block at 32x32)
+    sides = [16] * 4 if resolution == 32 else [resolution // 2 ** (i + 1) for i in range(len(outs) - 1)] + [4]
     state = {}
     for i, (c_in, c_out) in enumerate(zip(ins, outs)):
         _sn_layer(state, f"blocks.{i}.0.conv1", (c_out, c_in, 3, 3), gen)
         _sn_layer(state, f"blocks.{i}.0.conv2", (c_out, c_out, 3, 3), gen)
-        if c_in != c_out or i < len(outs) - 1:
+        if c_in != c_out or D_DOWNSAMPLE[resolution][i]:
             _sn_layer(state, f"blocks.{i}.0.conv_sc", (c_out, c_in, 1, 1), gen)
         if sides[i] in attention:
             _attention(state, f"blocks.{i}.1", c_out, gen)
@@ -169,7 +172,7 @@ def ref_discriminator(state, x, y):
     i = 0
     while f"blocks.{i}.0.conv1.weight" in state:
         block = f"blocks.{i}.0"
-        downsample = f"blocks.{i + 1}.0.conv1.weight" in state  # all but the last block pool
+        downsample = D_DOWNSAMPLE[x.shape[-1]][i]
         out = ref_conv(F.relu(h) if i > 0 else h, state, f"{block}.conv1")
         out = ref_conv(F.relu(out), state, f"{block}.conv2")
         if downsample:
@@ -201,12 +204,13 @@ def test_power_step_sigma_matches_hand_computation():
     gen = torch.Generator().manual_seed(3)
     state = {}
     _sn_layer(state, "conv", (6, 4, 3, 3), gen)
-    u, v, sigma = biggan_eval_singular_vectors(state["conv.weight"], state["conv.u0"], SN_EPS)
+    layer = biggan_eval_vectors(state["conv.weight"], state["conv.u0"], SN_EPS)
     expected = state["conv.weight"] / ref_sn_weight(state, "conv")
-    assert torch.allclose(sigma.float(), expected.flatten()[0], rtol=1e-6)
+    assert torch.allclose(layer.sigma().float(), expected.flatten()[0], rtol=1e-6)
     matrix = state["conv.weight"].reshape(6, -1).double()
-    assert math.isclose(float(u @ matrix @ v), float(sigma), rel_tol=1e-12)  # torch's SN sigma in eval
-    assert u.shape == (6,) and v.shape == (36,)
+    # torch's SN sigma in eval, from the float32 vectors that are stored
+    assert math.isclose(float(layer.u.double() @ matrix @ layer.v.double()), float(layer.sigma()), rel_tol=1e-12)
+    assert layer.u.shape == (6,) and layer.v.shape == (36,)
 
 
 @pytest.mark.parametrize("bn_eps", [1e-5, 1e-3])
@@ -239,7 +243,23 @@ def test_whole_generator_reproduces_biggan_eval_forward(shared_dim):
     with torch.no_grad():
         ours, expected = generator(z, y), ref_generator(state, z, y)
     assert expected.abs().max() < 0.999 and expected.std() > 0.05  # not saturated: a meaningful comparison
-    assert torch.allclose(ours, expected, atol=1e-4)
+    assert torch.allclose(ours, expected, atol=1e-5)
+
+
+def test_the_paper_configuration_at_128px_reproduces_both_networks():
+    g_state = make_biggan_generator(128, ch=4, n_classes=5, dim_z=12, attention=(64,))
+    d_state = make_biggan_discriminator(128, ch=8, n_classes=5, attention=(64,))
+    arch = _arch(g_state, d_state)
+    assert (arch.resolution, arch.g_attention, arch.d_attention) == (128, (64,), (64,))
+    generator, discriminator = convert_generator(g_state, arch), convert_discriminator(d_state, arch)
+    gen = torch.Generator().manual_seed(7)
+    z, y = torch.randn(2, 12, generator=gen), torch.tensor([4, 1])
+    images = torch.rand(2, 3, 128, 128, generator=gen) * 2 - 1
+    with torch.no_grad():
+        expected = ref_generator(g_state, z, y)
+        assert expected.abs().max() < 0.999 and expected.std() > 0.05
+        assert torch.allclose(generator(z, y), expected, atol=1e-5)
+        assert torch.allclose(discriminator(images, y), ref_discriminator(d_state, images, y), rtol=1e-5, atol=1e-5)
 
 
 def test_whole_discriminator_reproduces_biggan_eval_forward():
@@ -252,7 +272,7 @@ def test_whole_discriminator_reproduces_biggan_eval_forward():
     y = torch.tensor([1, 0, 6])
     with torch.no_grad():
         expected = ref_discriminator(d_state, images, y)
-        assert torch.allclose(discriminator(images, y), expected, rtol=1e-4, atol=1e-4)
+        assert torch.allclose(discriminator(images, y), expected, rtol=1e-5, atol=1e-5)
 
 
 # ----------------------------------------------------------------------------- folders and the script
@@ -275,10 +295,7 @@ class _NotATensor:
 
 
 def _run_script(*args):
-    spec = importlib.util.spec_from_file_location("convert_biggan_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main([str(arg) for arg in args])
+    return run_script("convert_biggan_pytorch_checkpoint.py", *args)
 
 
 def test_script_writes_a_loadable_pipeline_preferring_g_ema_and_reading_config(tmp_path):
@@ -298,15 +315,19 @@ def test_script_writes_a_loadable_pipeline_preferring_g_ema_and_reading_config(t
 
     pipe = SAGANPipeline.from_pretrained(tmp_path / "out")
     assert pipe.discriminator is not None
+    record = json.loads((tmp_path / "out" / "conversion.json").read_text())
+    assert record["source"] == "BigGAN-PyTorch" and record["sampling"]["generator"] == "EMA"
+    assert [f["name"] for f in record["files"]] == ["G_ema.pth", "D.pth"] and len(record["files"][0]["sha256"]) == 64
+    assert pipe.generator.config.bn_eps == 2e-5  # their BN_eps, so training mode matches too
     z = torch.randn(2, 10, generator=torch.Generator().manual_seed(4))
     y = torch.tensor([5, 1])
     with torch.no_grad():
         ours = pipe.generator(z, y)
-        assert torch.allclose(ours, ref_generator(g_ema_state, z, y, bn_eps=2e-5), atol=1e-4)
+        assert torch.allclose(ours, ref_generator(g_ema_state, z, y, bn_eps=2e-5), atol=1e-5)
         assert not torch.allclose(ours, ref_generator(g_state, z, y, bn_eps=2e-5), atol=1e-2)
         images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(6)) * 2 - 1
         expected = ref_discriminator(d_state, images, y)
-        assert torch.allclose(pipe.discriminator(images, y), expected, rtol=1e-4, atol=1e-4)
+        assert torch.allclose(pipe.discriminator(images, y), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_config_wins_over_shapes_and_flags_win_over_config(tmp_path):
@@ -402,15 +423,30 @@ def test_discriminator_options_do_not_block_a_generator_only_conversion(tmp_path
     assert pipe.discriminator is None and pipe.generator.config.sample_size == 64
 
 
-def test_hierarchical_z_detected_from_shapes_and_32px_discriminator_refused(tmp_path):
+def test_hierarchical_z_detected_from_shapes(tmp_path):
     g_state = make_biggan_generator(32, ch=4, n_classes=3, dim_z=8, shared_dim=6)
     g_state["blocks.0.0.bn1.gain.weight"] = torch.randn(16, 8)  # shared_dim + a z chunk: hier
     with pytest.raises(ValueError, match="hier=True"):
         _arch(g_state)
+
+
+def test_32px_discriminator_converts_with_its_own_downsampling(tmp_path):
     g_state = make_biggan_generator(32, ch=4, n_classes=3, dim_z=8)
-    with pytest.raises(ValueError, match="32x32 discriminator down-samples differently"):
-        resolve_architecture(None, {}, g_state, {}, include_discriminator=True)
-    run = _write_run(tmp_path / "run", g_state)
-    _run_script("--weights_dir", run, "--output_dir", tmp_path / "out", "--no_discriminator")
-    assert (tmp_path / "out" / "generator" / "config.json").is_file()
-    assert not (tmp_path / "out" / "discriminator").exists()
+    d_state = make_biggan_discriminator(32, ch=4, n_classes=3)
+    run = _write_run(tmp_path / "run", g_state, d_state)
+    pipe = convert_biggan_checkpoint(run, tmp_path / "out")
+    assert pipe.discriminator.config.downsample == (True, True, False, False)
+    assert pipe.discriminator.block_resolutions == [16, 8, 8, 8]
+    images = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(5)) * 2 - 1
+    y = torch.tensor([2, 0, 1])
+    with torch.no_grad():
+        assert torch.allclose(pipe.discriminator(images, y), ref_discriminator(d_state, images, y), rtol=1e-5, atol=1e-5)
+    assert (tmp_path / "out" / "discriminator" / "config.json").is_file()
+    # "16" there attaches attention after all four blocks: refused by name, the generator alone converts
+    d_state = make_biggan_discriminator(32, ch=4, n_classes=3, attention=(16,))
+    run = _write_run(tmp_path / "run2", g_state, d_state)
+    with pytest.raises(ValueError, match=r"D attention at 16x16 is not supported at 32x32.*after 4 blocks"):
+        convert_biggan_checkpoint(run)
+    _run_script("--weights_dir", run, "--output_dir", tmp_path / "out2", "--no_discriminator")
+    assert (tmp_path / "out2" / "generator" / "config.json").is_file()
+    assert not (tmp_path / "out2" / "discriminator").exists()

@@ -34,6 +34,9 @@ class EvaluateOptions(InceptionOptions):
     per_class_fid: bool = option(False, "also FID per class (class-conditional models; the reference needs features)")
     is_splits: int = option(10, "Inception Score splits (10 in the papers)", check="positive")
     progress: bool = option(True, "show a progress bar")
+    standing_statistics: int = option(0, "re-estimate the generator's BatchNorm statistics from this many batches "
+                                      "(of --batch_size fresh samples) before scoring (0: keep the stored ones)",
+                                      check="non_negative")
 
     def __post_init__(self):
         check_options(self)
@@ -80,6 +83,12 @@ def evaluate(options: EvaluateOptions) -> dict:
     dtype = torch.bfloat16 if options.dtype == "bf16" else torch.float32
     pipeline = load_pipeline(options.pipeline, dtype=dtype, device=options.resolved_device())
     extractor = options.load_extractor()
+    if options.standing_statistics:
+        from ..pipelines import recompute_batchnorm_statistics
+
+        recompute_batchnorm_statistics(pipeline, num_batches=options.standing_statistics,
+                                       batch_size=max(options.batch_size, 2), seed=options.seed,
+                                       truncation=options.truncation)
     report = evaluate_pipeline(
         pipeline, num_samples=options.num_samples, reference=reference, metrics=options.metric_names,
         batch_size=options.batch_size, seed=options.seed, truncation=options.truncation, inception=extractor,
@@ -87,6 +96,8 @@ def evaluate(options: EvaluateOptions) -> dict:
         dtype=options.dtype,
     )
     report["pipeline"] = options.pipeline
+    if options.standing_statistics:
+        report["standing_statistics"] = {"batches": options.standing_statistics, "batch_size": max(options.batch_size, 2)}
     write_report(report, options.output)
     print(json.dumps(report["metrics"] or report.get("nonstandard_metrics"), indent=2))
     print(f"report written to {options.output}")

@@ -15,7 +15,8 @@ from .arguments import add_dataclass_arguments, dataclass_from_args
 from .errors import command_main
 from .loading import load_pipeline
 
-DESCRIPTION = "Push a saved SAGAN pipeline to the Hugging Face Hub with a generated model card."
+DESCRIPTION = ("Push a saved SAGAN pipeline to the Hugging Face Hub with a generated model card, in a layout that "
+               "plain diffusers loads too (trust_remote_code=True).")
 EXAMPLES = """example:
   sagan-hf push --pipeline runs/x --repo_id me/sagan-x [--private] [--eval_report report.json]"""
 
@@ -34,7 +35,8 @@ class PushOptions:
     discriminator: bool = option(True, "upload the discriminator too (without it the model cannot be fine-tuned "
                                  "as a GAN)")
     images: bool = option(True, "generate sample and attention images for the card")
-    license: str = option("apache-2.0", "license id of the weights for the card")
+    license: str | None = option(None, "license id of the weights for the card (default: the source's licence for "
+                                 "a converted checkpoint, else apache-2.0)")
 
     def __post_init__(self):
         check_options(self)
@@ -64,6 +66,9 @@ def push(options: PushOptions) -> int:
         train_config_path = folder / "train_config.json"
     check_repo_id(options.repo_id)
     train_config = load_json_report(train_config_path, "Training config") if train_config_path else None
+    # written by `sagan-hf convert`: the card's "Converted from" section
+    conversion_path = folder / "conversion.json"
+    conversion = load_json_report(conversion_path, "Conversion record") if conversion_path.is_file() else None
     eval_report = load_json_report(Path(options.eval_report), "Evaluation report") if options.eval_report else None
 
     pipeline = load_pipeline(str(folder))  # a damaged or non-finite weights file stops here, before any upload
@@ -71,9 +76,12 @@ def push(options: PushOptions) -> int:
         pipeline, options.repo_id, private=options.private, token=token, eval_report=eval_report,
         train_config=train_config, commit_message=options.commit_message,
         include_discriminator=options.discriminator, include_images=options.images, license=options.license,
+        conversion=conversion,
     )
     print(f"Pushed {folder} to {options.repo_id}: {commit}")
-    print(f'Load it with: SAGANPipeline.from_pretrained("{options.repo_id}")')
+    print(f'Load it with: SAGANPipeline.from_pretrained("{options.repo_id}", revision="{commit.oid}")')
+    print(f'or without sagan-hf: DiffusionPipeline.from_pretrained("{options.repo_id}", trust_remote_code=True, '
+          f'revision="{commit.oid}")')
     return 0
 
 

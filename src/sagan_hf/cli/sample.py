@@ -30,6 +30,8 @@ class SampleOptions:
     attention_maps: bool = option(True, "also draw the attention-map figure")
     device: str | None = option(None, "cpu or cuda (default: cuda when available)", check="device_or_none")
     dtype: str = option("fp32", "generation precision", choices=("fp32", "bf16"))
+    standing_statistics: int = option(0, "re-estimate the generator's BatchNorm statistics from this many batches "
+                                      "of 64 fresh samples first (0: keep the stored ones)", check="non_negative")
 
     def __post_init__(self):
         check_options(self)
@@ -83,9 +85,15 @@ def run(args: argparse.Namespace) -> int:
     dtype = torch.bfloat16 if options.dtype == "bf16" else torch.float32
     pipe = load_pipeline(options.pipeline, dtype=dtype, device=device)
     options.check_against(pipe.generator.config.num_classes)  # before the output folder is made
+    if options.standing_statistics:
+        from ..pipelines import recompute_batchnorm_statistics
+
+        recompute_batchnorm_statistics(pipe, num_batches=options.standing_statistics, seed=options.seed,
+                                       truncation=options.truncation)
     written = write_samples(
         pipe, options.output_dir, classes=options.class_list(), class_names=options.name_list(),
-        per_class=options.per_class, seed=options.seed, truncation=options.truncation, attention_maps=options.attention_maps,
+        per_class=options.per_class, seed=options.seed, truncation=options.truncation,
+        attention_maps=options.attention_maps,
     )
     print(f"wrote {len(written['grids'])} class grids, {written['samples_grid']}"
           + (f" and {written['attention_maps']}" if "attention_maps" in written else ""))

@@ -11,11 +11,14 @@ import json
 import math
 import os
 import re
+import shlex
 import sysconfig
 from pathlib import Path
 from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from .remote_code import remote_code_files
 
 LIBRARY_NAME = "sagan-hf"  # not "diffusers": the Hub would show a DiffusionPipeline snippet that cannot work
 PIPELINE_TAG = "unconditional-image-generation"
@@ -250,6 +253,82 @@ def _eval_results(report: dict, dataset_label: str | None) -> list[EvalResult]:
     return results
 
 
+# -- how to load ----------------------------------------------------------------------------------
+def _example_labels(pipeline) -> list:
+    """The classes of the usage snippets: up to four, by name when the pipeline has names that map back."""
+    count = min(4, pipeline.generator.config.num_classes)
+    id2label = pipeline.id2label
+    if id2label:
+        names = [id2label[index].split(",")[0].strip() for index in range(count)]
+        if pipeline.get_label_ids(names) == list(range(count)):  # not a synonym another class also has
+            return names
+    return list(range(count))
+
+
+def _loading_context(pipeline) -> dict:
+    """What the "How to use" part of the card shows: code files, example classes and the class names."""
+    conditional = pipeline.generator.config.num_classes > 0
+    example_labels = _example_labels(pipeline) if conditional else None
+    cli_kwargs = {"class_labels": example_labels} if conditional else {"batch_size": 4}
+    id2label = pipeline.id2label or {}
+    return {
+        "code_files": sorted(remote_code_files(pipeline)),
+        "example_labels": json.dumps(example_labels) if conditional else None,
+        "cli_pipeline_kwargs": shlex.quote(json.dumps(cli_kwargs)),
+        "class_names": [(index, _format_value(name)) for index, name in sorted(id2label.items())],
+    }
+
+
+# -- converted checkpoints ------------------------------------------------------------------------
+_SAMPLING_LABELS = {
+    "generator": "Generator weights",
+    "truncation": "Truncation",
+    "standing_statistics": "Standing BatchNorm statistics",
+    "spectral_norm": "Spectral norm while sampling",
+}
+
+
+def _conversion_context(conversion: dict) -> dict:
+    """What the card's "Converted from" section shows, from `conversion.json` (written by `sagan-hf convert`)."""
+    if not isinstance(conversion, dict) or not conversion.get("source") or not isinstance(conversion.get("files"), list):
+        raise ValueError("The conversion record must be a JSON object with 'source' and 'files' (the conversion.json "
+                         "that `sagan-hf convert` writes next to model_index.json)")
+    published = conversion.get("published") or {}
+    sampling = conversion.get("sampling") or {}
+    sampling_rows = []
+    for key, label in _SAMPLING_LABELS.items():
+        if key not in sampling:
+            continue
+        value = sampling[key]
+        if key == "truncation":
+            value = "none" if value is None else _format_value(value)
+        elif key == "standing_statistics":
+            value = ("yes: recompute them before sampling (`--standing_statistics N` of `sagan-hf sample` / "
+                     "`evaluate`, or `recompute_batchnorm_statistics`)" if value else "no (the stored statistics)")
+        sampling_rows.append((label, _format_value(value)))
+    options = {key: value for key, value in (conversion.get("options") or {}).items() if key != "architecture"}
+    return {
+        "source": conversion["source"],
+        "source_url": conversion.get("source_url"),
+        "license": conversion.get("license"),
+        "converter": conversion.get("converter", "sagan-hf"),
+        "files": [(f.get("role", "file"), f.get("name", "?"), f.get("sha256", "?")) for f in conversion["files"]],
+        "published_file": published.get("file"),
+        "published_url": published.get("url"),
+        "reported_scores": [(name, _format_value(value)) for name, value in (published.get("reported_scores") or {}).items()],
+        "scores_protocol": published.get("scores_protocol"),
+        "sampling_rows": sampling_rows,
+        "option_rows": [(key, _format_value(value if not isinstance(value, dict) else
+                                             ", ".join(f"{k}: {v}" for k, v in value.items())))
+                        for key, value in options.items()],
+        "note_rows": [(key, _format_value(value)) for key, value in (conversion.get("checkpoint_notes") or {}).items()],
+    }
+
+
+def _resolve_license(license: str | None, conversion: dict | None) -> str:  # noqa: A002
+    return license or (conversion or {}).get("license") or DEFAULT_LICENSE
+
+
 # -- card -----------------------------------------------------------------------------------------
 def build_card_data(
     pipeline,
@@ -257,19 +336,23 @@ def build_card_data(
     *,
     train_config: dict | None = None,
     eval_report: dict | None = None,
-    license: str = DEFAULT_LICENSE,  # noqa: A002 - the Hub's metadata key
+    license: str | None = None,  # noqa: A002 - the Hub's metadata key
+    conversion: dict | None = None,
 ) -> ModelCardData:
-    """The YAML metadata of the card: license, library, task, tags, datasets and model-index."""
+    """The YAML metadata of the card: license (default: a converted model's source licence, else
+    apache-2.0), library, task, tags, datasets and model-index."""
     config = pipeline.generator.config
     dataset_label = _dataset_label(train_config)
     tags = ["gan", "sagan", "self-attention", "image-generation", "pytorch", "safetensors"]
     if config.num_classes > 0:
         tags.insert(3, "class-conditional")
+    if conversion:
+        tags.append(f"converted-from-{str(conversion.get('source', 'other')).lower()}")
     if eval_report:
         _evaluation_context(eval_report)  # validates the report before anything is built from it
     eval_results = _eval_results(eval_report, dataset_label) if eval_report else None
     return ModelCardData(
-        license=license,
+        license=_resolve_license(license, conversion),
         library_name=LIBRARY_NAME,
         pipeline_tag=PIPELINE_TAG,
         tags=tags,
@@ -289,7 +372,8 @@ def render_model_card(
     attention_image: str | None = None,
     sample_caption: str | None = None,
     attention_caption: str | None = None,
-    license: str = DEFAULT_LICENSE,  # noqa: A002
+    license: str | None = None,  # noqa: A002
+    conversion: dict | None = None,
 ) -> ModelCard:
     """Renders the README card of `pipeline` for `repo_id`.
 
@@ -300,16 +384,20 @@ def render_model_card(
         eval_report: the evaluation report dict (`{"metrics": {...}, "num_samples": ..., ...}`), or None
             (the card then says "not evaluated" and carries no model-index).
         sample_image / attention_image: file names of images uploaded with the card, or None.
+        conversion: the `conversion.json` record of a converted checkpoint, or None; it adds the
+            "Converted from" section (source, licence, file hash, scores as reported by the source, the
+            sampling recipe behind them) and sets the default licence to the source's.
     """
     from sagan_hf import __version__
 
     generator_config = pipeline.generator.config
     discriminator = getattr(pipeline, "discriminator", None)
-    dataset_label = _dataset_label(train_config)
+    conversion_context = _conversion_context(conversion) if conversion is not None else None
+    dataset_label = _dataset_label(train_config) or (conversion or {}).get("dataset")
     conditional = generator_config.num_classes > 0
     training_rows, other_training_args = _training_rows(train_config) if train_config else ([], [])
     card_data = build_card_data(
-        pipeline, repo_id, train_config=train_config, eval_report=eval_report, license=license
+        pipeline, repo_id, train_config=train_config, eval_report=eval_report, license=license, conversion=conversion
     )
     context = {
         "repo_id": repo_id,
@@ -318,7 +406,6 @@ def render_model_card(
         "package_version": __version__,
         "conditional": conditional,
         "num_classes": generator_config.num_classes,
-        "example_labels": list(range(min(4, generator_config.num_classes))) if conditional else None,
         "resolution": generator_config.sample_size,
         "z_dim": generator_config.z_dim,
         "generator_params": f"{count_parameters(pipeline.generator):,}",
@@ -344,5 +431,7 @@ def render_model_card(
         "attention_image": attention_image,
         "sample_caption": sample_caption or "Samples from this model.",
         "attention_caption": attention_caption or "Self-attention of the generator.",
+        **_loading_context(pipeline),
+        "conversion": conversion_context,
     }
     return ModelCard.from_template(card_data, template_path=str(template_path()), **context)

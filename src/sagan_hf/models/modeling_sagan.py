@@ -81,6 +81,19 @@ def check_attention_resolutions(attention_resolutions, allowed: dict[int, int], 
     return resolutions
 
 
+def resolve_downsample_schedule(downsample, num_blocks: int) -> tuple[bool, ...]:
+    """Which discriminator blocks halve the resolution: the given schedule, checked, or all but the last."""
+    if downsample is None:
+        return (True,) * (num_blocks - 1) + (False,)
+    schedule = tuple(bool(d) for d in downsample)
+    if len(schedule) != num_blocks or not schedule[0]:
+        raise ValueError(
+            f"SAGANDiscriminator: downsample must hold {num_blocks} booleans (one per block), the first True "
+            f"(the first block always pools); got {downsample}"
+        )
+    return schedule
+
+
 # ------------------------------------------------------------------------------------------------
 # Input checks shared by both networks.
 
@@ -128,8 +141,17 @@ class AutocastSafeSpectralNorm(_SpectralNorm):
 
 def sn(module: nn.Module) -> nn.Module:
     """Wrap `module.weight` in a spectral-norm parametrisation (one power iteration per training call)."""
-    parametrization = AutocastSafeSpectralNorm(module.weight, n_power_iterations=1, dim=0, eps=SPECTRAL_NORM_EPS)
-    parametrize.register_parametrization(module, "weight", parametrization)
+    weight = module.weight
+    if not weight.is_meta:
+        parametrization = AutocastSafeSpectralNorm(weight, n_power_iterations=1, dim=0, eps=SPECTRAL_NORM_EPS)
+        parametrize.register_parametrization(module, "weight", parametrization)
+        return module
+    # Built empty for loading (diffusers' default, and what device_map needs): torch's initial power
+    # iterations would run op by op through Python decompositions on meta tensors, seconds per model even
+    # for tiny ones. The checkpoint supplies u and v, so estimate them on a zero stand-in, then go meta.
+    stand_in = torch.zeros(weight.shape, dtype=weight.dtype, device="cpu")
+    parametrization = AutocastSafeSpectralNorm(stand_in, n_power_iterations=1, dim=0, eps=SPECTRAL_NORM_EPS)
+    parametrize.register_parametrization(module, "weight", parametrization.to("meta"), unsafe=True)
     return module
 
 
@@ -228,11 +250,11 @@ class ConditionalBatchNorm2d(nn.Module):
 class GeneratorBlock(nn.Module):
     """Residual up-block: CBN, ReLU, nearest x2, conv3x3, CBN, ReLU, conv3x3; shortcut nearest x2 + conv1x1."""
 
-    def __init__(self, in_channels: int, out_channels: int, num_classes: int):
+    def __init__(self, in_channels: int, out_channels: int, num_classes: int, bn_eps: float = 1e-5):
         super().__init__()
-        self.norm1 = ConditionalBatchNorm2d(in_channels, num_classes)
+        self.norm1 = ConditionalBatchNorm2d(in_channels, num_classes, eps=bn_eps)
         self.conv1 = sn_conv2d(in_channels, out_channels, 3)
-        self.norm2 = ConditionalBatchNorm2d(out_channels, num_classes)
+        self.norm2 = ConditionalBatchNorm2d(out_channels, num_classes, eps=bn_eps)
         self.conv2 = sn_conv2d(out_channels, out_channels, 3)
         self.shortcut = sn_conv2d(in_channels, out_channels, 1)
 
@@ -249,15 +271,25 @@ class DiscriminatorBlock(nn.Module):
     """Residual down-block of the discriminator.
 
     The first block (`preactivation=False`, the "optimised" block) is conv, ReLU, conv, avg-pool with an
-    avg-pool + conv1x1 shortcut; later blocks pre-activate with a ReLU that must NOT be in place (it
-    would also rectify the shortcut's input). The shortcut conv exists when the width changes or the
-    block down-samples; otherwise the shortcut is the identity.
+    avg-pool + conv1x1 shortcut; later blocks pre-activate with a ReLU that is not in place, so the
+    shortcut sees the block's input x. `shortcut_takes_activation=True` feeds the shortcut relu(x)
+    instead: what an in-place pre-activation ReLU does (StudioGAN, MMGeneration's `wReLUinplace`
+    configs), needed to reproduce weights trained that way. The shortcut conv exists when the width
+    changes or the block down-samples; otherwise the shortcut is the identity.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, downsample: bool, preactivation: bool):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        downsample: bool,
+        preactivation: bool,
+        shortcut_takes_activation: bool = False,
+    ):
         super().__init__()
         self.downsample = downsample
         self.preactivation = preactivation
+        self.shortcut_takes_activation = shortcut_takes_activation and preactivation
         self.conv1 = sn_conv2d(in_channels, out_channels, 3)
         self.conv2 = sn_conv2d(out_channels, out_channels, 3)
         self.shortcut = (
@@ -275,11 +307,12 @@ class DiscriminatorBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = F.relu(x) if self.preactivation else x
+        residual = h if self.shortcut_takes_activation else x
         h = self.conv1(h)
         h = self.conv2(F.relu(h))
         if self.downsample:
             h = F.avg_pool2d(h, 2)
-        return h + self._shortcut(x)
+        return h + self._shortcut(residual)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -403,6 +436,8 @@ class SAGANGenerator(ModelMixin, ConfigMixin):
         attention_resolutions (`tuple[int]`, defaults to `(64,)`): feature-map sides that get attention.
         init (`str`, defaults to `"xavier"`): weight initialisation, `"xavier"` (reference) or
             `"orthogonal"`.
+        bn_eps (`float`, defaults to `1e-5`): epsilon of every BatchNorm (the conditional ones and the
+            last one); StudioGAN and most MMGeneration models use 1e-4.
     """
 
     _supports_gradient_checkpointing = False
@@ -417,8 +452,11 @@ class SAGANGenerator(ModelMixin, ConfigMixin):
         channel_multipliers: tuple[int, ...] | None = None,
         attention_resolutions: tuple[int, ...] = (64,),
         init: str = "xavier",
+        bn_eps: float = 1e-5,
     ):
         super().__init__()
+        if not bn_eps > 0:
+            raise ValueError(f"SAGANGenerator: bn_eps must be > 0, got {bn_eps}")
         if num_classes < 0 or z_dim < 1 or ch < 1:
             raise ValueError(
                 f"SAGANGenerator: num_classes must be >= 0 and z_dim, ch >= 1; got num_classes={num_classes}, "
@@ -433,13 +471,13 @@ class SAGANGenerator(ModelMixin, ConfigMixin):
         self.input_width = widths[0]
         self.linear = sn_linear(z_dim, 4 * 4 * widths[0])
         self.blocks = nn.ModuleList(
-            GeneratorBlock(c_in, c_out, num_classes) for c_in, c_out in zip(widths[:-1], widths[1:])
+            GeneratorBlock(c_in, c_out, num_classes, bn_eps) for c_in, c_out in zip(widths[:-1], widths[1:])
         )
         self.block_resolutions = block_resolutions
         self.attentions = nn.ModuleDict(
             {str(r): SelfAttention2d(widths[1 + block_resolutions.index(r)]) for r in self.attention_at}
         )
-        self.out_norm = nn.BatchNorm2d(widths[-1])
+        self.out_norm = nn.BatchNorm2d(widths[-1], eps=bn_eps)
         self.out_conv = sn_conv2d(widths[-1], 3, 3)
         initialize_weights(self, init)
 
@@ -493,8 +531,15 @@ class SAGANDiscriminator(ModelMixin, ConfigMixin):
         num_classes (`int`, defaults to 1000): number of classes; 0 drops the projection term.
         ch (`int`, defaults to 64): base width.
         channel_multipliers (`tuple[int]`, *optional*): width of each block as multiples of `ch`.
-        attention_resolutions (`tuple[int]`, defaults to `(64,)`): feature-map sides that get attention.
+        attention_resolutions (`tuple[int]`, defaults to `(64,)`): feature-map sides that get attention
+            (after the first block whose output has that side; not after the last block).
         init (`str`, defaults to `"xavier"`): `"xavier"` (reference) or `"orthogonal"`.
+        downsample (`tuple[bool]`, *optional*): whether each block halves the resolution (default: all
+            but the last). The 32x32 discriminators of StudioGAN, MMGeneration and BigGAN-PyTorch use
+            `(True, True, False, False)`.
+        shortcut_takes_activation (`bool`, defaults to `False`): the residual shortcut of the
+            pre-activation blocks takes relu(x) instead of x, as an in-place ReLU makes it (StudioGAN,
+            MMGeneration's `wReLUinplace` configs).
     """
 
     @register_to_config
@@ -506,6 +551,8 @@ class SAGANDiscriminator(ModelMixin, ConfigMixin):
         channel_multipliers: tuple[int, ...] | None = None,
         attention_resolutions: tuple[int, ...] = (64,),
         init: str = "xavier",
+        downsample: tuple[bool, ...] | None = None,
+        shortcut_takes_activation: bool = False,
     ):
         super().__init__()
         if num_classes < 0 or ch < 1:
@@ -513,20 +560,28 @@ class SAGANDiscriminator(ModelMixin, ConfigMixin):
                 f"SAGANDiscriminator: num_classes must be >= 0 and ch >= 1; got num_classes={num_classes}, ch={ch}"
             )
         widths = [ch * m for m in resolve_multipliers(sample_size, channel_multipliers, DISCRIMINATOR_MULTIPLIERS, "SAGANDiscriminator")]
-        num_down = len(widths) - 1
-        block_resolutions = [sample_size // 2 ** (i + 1) for i in range(num_down)] + [4]
-        # The last block shares 4x4 with the one before it, so attention placements stop at 8x8.
-        allowed = {r: w for r, w in zip(block_resolutions[:-1], widths[:-1]) if r >= 8}
+        schedule = resolve_downsample_schedule(downsample, len(widths))
+        block_resolutions = [sample_size // 2 ** sum(schedule[: i + 1]) for i in range(len(widths))]
+        # Attention follows the first block that reaches a side; the last block's side is excluded, so a
+        # placement never means "after the last block" (BigGAN-PyTorch puts one after both 4x4 blocks).
+        first_block = {}
+        for index, side in enumerate(block_resolutions):
+            first_block.setdefault(side, index)
+        allowed = {side: widths[i] for side, i in first_block.items() if side != block_resolutions[-1]}
         self.attention_at = check_attention_resolutions(attention_resolutions, allowed, "SAGANDiscriminator")
 
         in_widths = [3] + widths[:-1]
         self.blocks = nn.ModuleList(
-            DiscriminatorBlock(c_in, c_out, downsample=i < num_down, preactivation=i > 0)
+            DiscriminatorBlock(
+                c_in, c_out, downsample=schedule[i], preactivation=i > 0,
+                shortcut_takes_activation=shortcut_takes_activation,
+            )
             for i, (c_in, c_out) in enumerate(zip(in_widths, widths))
         )
         self.block_resolutions = block_resolutions
+        self.attention_after = {first_block[r]: str(r) for r in self.attention_at}  # block index -> key
         self.attentions = nn.ModuleDict(
-            {str(r): SelfAttention2d(widths[block_resolutions.index(r)]) for r in self.attention_at}
+            {str(r): SelfAttention2d(widths[first_block[r]]) for r in self.attention_at}
         )
         self.linear = sn_linear(widths[-1], 1)
         self.embedding = sn_embedding(num_classes, widths[-1]) if num_classes > 0 else None
@@ -553,10 +608,10 @@ class SAGANDiscriminator(ModelMixin, ConfigMixin):
         check_class_labels(class_labels, self.config.num_classes, images.shape[0], "SAGANDiscriminator")
         h = images
         attentions = []
-        for index, (block, resolution) in enumerate(zip(self.blocks, self.block_resolutions)):
+        for index, block in enumerate(self.blocks):
             h = block(h)
-            key = str(resolution)
-            if key in self.attentions and index < len(self.blocks) - 1:
+            key = self.attention_after.get(index)
+            if key is not None:
                 h = self.attentions[key](h, output_attentions=output_attentions)
                 if output_attentions:
                     h, attention = h

@@ -36,61 +36,88 @@ that follows it, only where G_attn names that side):
 
 Discriminator (`blocks.i.0` the residual down-block i, `blocks.i.1` its attention):
 - `blocks.i.0.conv1`, `.conv2` (SN 3x3), `.conv_sc` (SN 1x1, when the width changes or it pools);
-  every block but the last halves the side; the first block is not pre-activated.
+  every block but the last halves the side (at 32x32 only the first two); the first block is not
+  pre-activated.
 - `linear`: SN linear C -> 1; `embed`: SN embedding (n_classes, C), `u0` of shape (1, n_classes).
 
 Mapping to ours: `blocks.i.0.{conv1,conv2,conv_sc,bn1,bn2}` -> `blocks.i.{conv1,conv2,shortcut,norm1,
 norm2}`; `blocks.i.1.{theta,phi,g,o,gamma}` -> `attentions.<side>.{query,key,value,out,gamma}`;
 `output_layer.0` -> `out_norm`, `output_layer.2` -> `out_conv`; D `embed` -> `embedding`. Our CBN gain
-table is 1 + theirs; our BNs use eps 1e-5, so a different BN_eps is moved into the stored variance
-(var + BN_eps - 1e-5), which leaves var + eps unchanged.
+table is 1 + theirs (`core.cbn`); our generator takes BN_eps as its `bn_eps`, and the output BN's 1e-5
+is folded into its stored variance where the two differ (`core.batchnorm`). The width tables are ours
+(`models.modeling_sagan`) except at 32x32 (`architecture.py`).
 
 Not convertible (refused with an error that names the option): hierarchical z (`hier`), `mybn` or
 `cross_replica` BatchNorm, norm styles other than "bn", G_param/D_param other than "SN", the thin D
-(`D_wide` off), BigGAN-deep, attention at 4x4 in D, and D at 32x32 (its down-sampling differs from
-ours; convert G alone with `include_discriminator=False`).
+(`D_wide` off), BigGAN-deep, and D attention that code attaches after several blocks (at 4x4, and any at
+32x32, where it files every block under 16); convert G alone with `include_discriminator=False`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+from ..core import (
+    SourceProject,
+    build_pipeline,
+    class_names_id2label,
+    conversion_record,
+    file_sha256,
+    save_converted_pipeline,
+)
 from .architecture import (
-    BIGGAN_D_MULTIPLIERS,
-    BIGGAN_G_MULTIPLIERS,
     DEFAULT_BN_EPS,
     DEFAULT_SN_EPS,
     BigGANArchitecture,
     architecture_fields_from_config,
     check_architecture,
     check_supported_config,
+    discriminator_attention_sides,
+    discriminator_downsample,
+    discriminator_multipliers,
+    generator_multipliers,
     infer_architecture_fields,
     parse_attention,
     resolve_architecture,
 )
-from .convert import ATTENTION_NAMES, OUR_BN_EPS, convert_discriminator, convert_generator
-from .run_folder import DISCRIMINATOR_FILE, GENERATOR_FILES, STATE_FILE, BigGANRun, load_biggan_run
-from .spectral import biggan_eval_singular_vectors
+from .convert import (
+    ATTENTION_NAMES,
+    OUTPUT_BN_EPS,
+    convert_discriminator,
+    convert_generator,
+)
+from .run_folder import (
+    DISCRIMINATOR_FILE,
+    GENERATOR_FILES,
+    STATE_FILE,
+    BigGANRun,
+    load_biggan_run,
+)
+
+PROJECT = SourceProject("BigGAN-PyTorch", "https://github.com/ajbrock/BigGAN-PyTorch", "mit")
 
 __all__ = [
     "ATTENTION_NAMES",
-    "BIGGAN_D_MULTIPLIERS",
-    "BIGGAN_G_MULTIPLIERS",
     "DEFAULT_BN_EPS",
     "DEFAULT_SN_EPS",
     "DISCRIMINATOR_FILE",
     "GENERATOR_FILES",
-    "OUR_BN_EPS",
+    "OUTPUT_BN_EPS",
+    "PROJECT",
     "STATE_FILE",
     "BigGANArchitecture",
     "BigGANRun",
     "architecture_fields_from_config",
-    "biggan_eval_singular_vectors",
     "check_architecture",
     "check_supported_config",
     "convert_biggan_checkpoint",
     "convert_discriminator",
     "convert_generator",
+    "discriminator_attention_sides",
+    "discriminator_downsample",
+    "discriminator_multipliers",
+    "generator_multipliers",
     "infer_architecture_fields",
     "load_biggan_run",
     "parse_attention",
@@ -110,14 +137,14 @@ def convert_biggan_checkpoint(
     sn_eps: float | None = None,
     bn_eps: float | None = None,
     include_discriminator: bool = True,
+    class_names: str = "auto",
 ):
     """Convert a BigGAN-PyTorch weights folder into a `SAGANPipeline` (saved to `output_dir` when given).
 
     The architecture comes from the given arguments, else from `state_dict.pth`'s config, else from the
-    weights' names and shapes. Returns the pipeline (models in eval mode).
+    weights' names and shapes. `class_names` ("auto", "imagenet", "cifar10", "none") sets the stored
+    `id2label`. Returns the pipeline (models in eval mode).
     """
-    from ...pipelines import SAGANPipeline  # heavy import, only needed here
-
     run = load_biggan_run(weights_dir, include_discriminator)
     overrides = dict(
         resolution=resolution,
@@ -133,7 +160,19 @@ def convert_biggan_checkpoint(
     )
     generator = convert_generator(run.generator_state, arch)
     discriminator = convert_discriminator(run.discriminator_state, arch) if include_discriminator else None
-    pipeline = SAGANPipeline(generator=generator, discriminator=discriminator)
+    id2label = class_names_id2label(class_names, arch.num_classes, arch.resolution)
+    pipeline = build_pipeline(generator, discriminator, id2label)
     if output_dir is not None:
-        pipeline.save_pretrained(output_dir)
+        files = [{"role": "generator", "name": run.generator_file.name, "sha256": file_sha256(run.generator_file)}]
+        if include_discriminator:
+            path = Path(weights_dir) / DISCRIMINATOR_FILE
+            files.append({"role": "discriminator", "name": path.name, "sha256": file_sha256(path)})
+        record = conversion_record(
+            project=PROJECT, files=files,
+            options={**{key: value for key, value in overrides.items() if value is not None},
+                     "architecture": dataclasses.asdict(arch), "class_names": class_names},
+            sampling={"generator": "EMA" if run.generator_file.name.startswith("G_ema") else "plain",
+                      "truncation": None, "standing_statistics": False},
+        )
+        save_converted_pipeline(pipeline, output_dir, record)
     return pipeline

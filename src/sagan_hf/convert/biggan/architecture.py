@@ -9,19 +9,41 @@ import dataclasses
 import re
 from collections.abc import Mapping
 
-# Widths as multiples of ch in that code base: G lists the 4x4 input and each up-block's output,
-# D each down-block's output. Their 32x32 D pools only twice, unlike ours.
-BIGGAN_G_MULTIPLIERS = {
-    32: (4, 4, 4, 4),
-    64: (16, 16, 8, 4, 2),
-    128: (16, 16, 8, 4, 2, 1),
-    256: (16, 16, 8, 8, 4, 2, 1),
-}
-BIGGAN_D_MULTIPLIERS = {
-    64: (1, 2, 4, 8, 16),
-    128: (1, 2, 4, 8, 16, 16),
-    256: (1, 2, 4, 8, 8, 16, 16),
-}
+from ...models.modeling_sagan import DISCRIMINATOR_MULTIPLIERS, GENERATOR_MULTIPLIERS
+
+# That code base's trainable sizes. Its width tables are ours (models/modeling_sagan.py) except at 32x32,
+# where both networks are 4ch wide throughout and D pools only in its first two blocks.
+RESOLUTIONS = (32, 64, 128, 256)
+_WIDTHS_32 = (4, 4, 4, 4)
+_D_DOWNSAMPLE_32 = (True, True, False, False)
+
+
+def generator_multipliers(resolution: int) -> tuple[int, ...]:
+    """G widths as multiples of G_ch: the 4x4 input, then each up-block's output."""
+    return _WIDTHS_32 if resolution == 32 else GENERATOR_MULTIPLIERS[resolution]
+
+
+def discriminator_multipliers(resolution: int) -> tuple[int, ...]:
+    """D widths as multiples of D_ch, one per down-block."""
+    return _WIDTHS_32 if resolution == 32 else DISCRIMINATOR_MULTIPLIERS[resolution]
+
+
+def discriminator_downsample(resolution: int) -> tuple[bool, ...] | None:
+    """Which D blocks pool (None: all but the last, our default)."""
+    return _D_DOWNSAMPLE_32 if resolution == 32 else None
+
+
+def discriminator_attention_sides(resolution: int) -> list[int]:
+    """The side that code base files each D block under for attention (its `resolution` list).
+
+    All but the last block are listed under their output side and the last under 4, as the block before
+    it; at 32x32 every block is listed under 16, so a "16" there attaches attention after all four.
+    """
+    if resolution == 32:
+        return [16] * 4
+    num_down = len(discriminator_multipliers(resolution)) - 1
+    return [resolution // 2 ** (i + 1) for i in range(num_down)] + [4]
+
 
 # That code base's training defaults (its argument parser), used when neither config nor flags say.
 DEFAULT_SN_EPS = 1e-8
@@ -45,12 +67,13 @@ class BigGANArchitecture:
 
     @property
     def g_block_resolutions(self) -> list[int]:
-        return [8 * 2**i for i in range(len(BIGGAN_G_MULTIPLIERS[self.resolution]) - 1)]
+        return [8 * 2**i for i in range(len(generator_multipliers(self.resolution)) - 1)]
 
     @property
-    def d_block_resolutions(self) -> list[int]:
-        num_down = len(BIGGAN_D_MULTIPLIERS[self.resolution]) - 1
-        return [self.resolution // 2 ** (i + 1) for i in range(num_down)] + [4]
+    def d_attention_blocks(self) -> list[int]:
+        """Indices of the D blocks followed by attention in that code base."""
+        sides = discriminator_attention_sides(self.resolution)
+        return [index for index, side in enumerate(sides) if side in self.d_attention]
 
 
 def parse_attention(value) -> tuple[int, ...]:
@@ -141,16 +164,15 @@ def infer_architecture_fields(generator_state: Mapping, discriminator_state: Map
     classes_key = "shared.weight" if fields["g_shared"] else gain_key
     if classes_key in generator_state:
         fields["num_classes"] = int(generator_state[classes_key].shape[0])
-    if resolution in BIGGAN_G_MULTIPLIERS and "output_layer.2.weight" in generator_state:
+    if resolution in RESOLUTIONS and "output_layer.2.weight" in generator_state:
         last_width = int(generator_state["output_layer.2.weight"].shape[1])
-        fields["g_ch"] = last_width // BIGGAN_G_MULTIPLIERS[resolution][-1]
+        fields["g_ch"] = last_width // generator_multipliers(resolution)[-1]
     fields["g_attention"] = tuple(8 * 2**i for i in _block_indices(generator_state, r"1\.gamma"))
-    if discriminator_state is not None and resolution in BIGGAN_D_MULTIPLIERS:
+    if discriminator_state is not None and resolution in RESOLUTIONS:
         if "blocks.0.0.conv1.weight" in discriminator_state:
             first_width = int(discriminator_state["blocks.0.0.conv1.weight"].shape[0])
-            fields["d_ch"] = first_width // BIGGAN_D_MULTIPLIERS[resolution][0]
-        num_down = len(BIGGAN_D_MULTIPLIERS[resolution]) - 1
-        sides = [resolution // 2 ** (i + 1) for i in range(num_down)] + [4]
+            fields["d_ch"] = first_width // discriminator_multipliers(resolution)[0]
+        sides = discriminator_attention_sides(resolution)
         fields["d_attention"] = tuple(
             sorted({sides[i] for i in _block_indices(discriminator_state, r"1\.gamma") if i < len(sides)})
         )
@@ -180,7 +202,7 @@ def resolve_architecture(
         fields.setdefault("d_ch", fields.get("g_ch", 1))
         fields.setdefault("d_attention", ())
     if "resolution" in fields:
-        _check_resolution(fields["resolution"], include_discriminator)
+        _check_resolution(fields["resolution"])
     required = ("resolution", "g_ch", "d_ch", "num_classes", "z_dim", "g_attention", "d_attention")
     missing = [name for name in required if name not in fields]
     if missing:
@@ -195,25 +217,22 @@ def resolve_architecture(
     return arch
 
 
-def _check_resolution(resolution: int, include_discriminator: bool) -> None:
-    if resolution not in BIGGAN_G_MULTIPLIERS:
-        raise ValueError(
-            f"resolution {resolution} is not one of BigGAN-PyTorch's trainable sizes "
-            f"{sorted(BIGGAN_G_MULTIPLIERS)}"
-        )
-    if include_discriminator and resolution not in BIGGAN_D_MULTIPLIERS:
-        raise ValueError(
-            f"BigGAN-PyTorch's {resolution}x{resolution} discriminator down-samples differently from ours "
-            "and cannot be converted; convert the generator alone (include_discriminator=False, or "
-            "--no_discriminator on the command line)"
-        )
+def _check_resolution(resolution: int) -> None:
+    if resolution not in RESOLUTIONS:
+        raise ValueError(f"resolution {resolution} is not one of BigGAN-PyTorch's trainable sizes {list(RESOLUTIONS)}")
 
 
 def check_architecture(arch: BigGANArchitecture, include_discriminator: bool) -> None:
     """Raise a ValueError if `arch` (with or without its D) is one the converter cannot map to ours."""
-    _check_resolution(arch.resolution, include_discriminator)
-    if include_discriminator and 4 in arch.d_attention:
-        raise ValueError(
-            "D attention at 4x4 is not supported: that code base attaches it to both 4x4 blocks, our "
-            "discriminator has no attention after its last block"
-        )
+    _check_resolution(arch.resolution)
+    if not include_discriminator:
+        return
+    sides = discriminator_attention_sides(arch.resolution)
+    for side in arch.d_attention:
+        count = sides.count(side)
+        if count > 1:
+            raise ValueError(
+                f"D attention at {side}x{side} is not supported at {arch.resolution}x{arch.resolution}: that code "
+                f"base attaches it after {count} blocks, ours after one; convert the generator alone "
+                "(include_discriminator=False, or --no_discriminator on the command line)"
+            )

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import torch
 
+from ..core import load_checkpoint_file
+
 logger = logging.getLogger(__name__)
 
 GENERATOR_FILES = ("G_ema.pth", "G.pth")  # in order of preference
@@ -17,14 +19,8 @@ STATE_FILE = "state_dict.pth"
 
 
 def _torch_load(path: Path):
-    """`torch.load` restricted to tensors and plain containers (plus nn.ReLU, which their config holds)."""
-    try:
-        with torch.serialization.safe_globals([torch.nn.ReLU]):
-            return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # the unpickler raises several types; all mean "not a loadable checkpoint"
-        raise ValueError(
-            f"Could not read {path} with torch.load(weights_only=True): {str(error).splitlines()[0]}"
-        ) from error
+    """`torch.load(weights_only=True)` with nn.ReLU allowed too: their config holds the activations."""
+    return load_checkpoint_file(path, "a BigGAN-PyTorch weights file", extra_globals=[torch.nn.ReLU])
 
 
 def _as_state_dict(loaded, path: Path) -> dict:

@@ -1,26 +1,32 @@
-"""Reading a BigGAN-PyTorch state dict key by key, collecting every layout problem for one clear error."""
+"""Reading a source state dict key by key, collecting every layout problem for one clear error."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import torch
 
-_EXTRA_SV_KEY = re.compile(r"\.(u[1-9]\d*|sv\d+)$")  # logging buffers, and vectors beyond the first
-
 
 class SourceState:
-    """A source state dict read key by key, collecting every missing key, bad shape and unused key."""
+    """A source state dict read key by key; every missing key, bad shape and unread key is collected.
 
-    def __init__(self, state: Mapping, name: str):
-        self.name = name
+    `take` returns None for a key that is missing or has the wrong shape (and records why), so a
+    converter can read everything and report all problems at once with `raise_problems`.
+    """
+
+    def __init__(self, state: Mapping, name: str, layout: str):
+        self.name = name  # "the generator checkpoint"
+        self.layout = layout  # "BigGAN-PyTorch", "StudioGAN", ...
         self.state = state
         self.used: set[str] = set()
         self.missing: list[str] = []
         self.bad_shapes: list[str] = []
 
+    def has(self, key: str) -> bool:
+        return key in self.state
+
     def take(self, key: str, shape=None) -> torch.Tensor | None:
+        """The tensor at `key` (floats as float32), checked against `shape`; None (recorded) if unusable."""
         if key not in self.state:
             self.missing.append(key)
             return None
@@ -34,27 +40,21 @@ class SourceState:
             return None
         return tensor.detach().float() if tensor.is_floating_point() else tensor.detach()
 
-    def take_sn_extras(self, prefix: str) -> None:
-        """Mark the logging buffers and extra singular vectors of an SN layer as read."""
-        self.used.update(
-            key for key in self.state if key.startswith(prefix + ".") and _EXTRA_SV_KEY.search(key)
-        )
+    def mark_read(self, keys: Iterable[str]) -> None:
+        """Count keys as read that carry nothing the conversion needs (logging buffers, counters)."""
+        self.used.update(key for key in keys if key in self.state)
 
-    def raise_problems(self) -> None:
+    def raise_problems(self, hints: Iterable[str] = ()) -> None:
+        """Raise one ValueError listing missing, wrongly shaped and unexpected keys (if there are any)."""
         unexpected = sorted(set(self.state) - self.used)
         if not (self.missing or self.bad_shapes or unexpected):
             return
-        lines = [f"{self.name} does not match the expected BigGAN-PyTorch layout for this architecture:"]
+        lines = [f"{self.name} does not match the expected {self.layout} layout for this architecture:"]
         if self.missing:
             lines.append("  missing keys: " + ", ".join(self.missing))
         if self.bad_shapes:
             lines.append("  shape mismatches: " + "; ".join(self.bad_shapes))
         if unexpected:
             lines.append("  unexpected keys: " + ", ".join(unexpected))
-        if self.missing and not any(key.endswith(".u0") for key in self.state):
-            lines.append(
-                "  (there are no '.u0' buffers at all: the converter takes only spectral-normed runs, "
-                "G_param/D_param='SN')"
-            )
-        lines.append("  Check --resolution, --ch, --attention_resolutions, --num_classes and --z_dim.")
+        lines.extend(f"  {hint}" for hint in hints)
         raise ValueError("\n".join(lines))
