@@ -9,7 +9,21 @@ It speaks the endpoints that huggingface_hub 2.4 uses when Xet is disabled (HF_H
     POST /api/models/{ns}/{name}/commit/{rev}           (ndjson: header, base64 files, deletions)
     GET  /api/models/{ns}/{name}[/revision/{rev}]       (model info: sha, siblings, card data)
     GET  /api/models/{ns}/{name}/tree/{rev}[/{path}]    (listing used by snapshot_download)
-    HEAD/GET /{ns}/{name}/resolve/{rev}/{path}          (X-Repo-Commit, ETag, Content-Length)
+    HEAD/GET /{ns}/{name}/resolve/{rev}/{path}          (X-Repo-Commit, ETag, Content-Length, Range)
+
+and, for dataset repos, what `datasets` 5.2 reads for `load_dataset(id, streaming=True)`:
+
+    HEAD/GET /datasets/{ns}/{name}/resolve/{rev}/{path} (README.md, probes for {name}.py,
+                                                          .huggingface.yaml, dataset_infos.json;
+                                                          then byte ranges of the data files)
+    GET  /api/datasets/{ns}/{name}[/revision/{rev}]     (dataset info: sha, siblings, card data, gated)
+    GET  /api/datasets/{ns}/{name}/tree/{rev}[/{path}]  (HfFileSystem listings for the data_files globs)
+    POST /api/datasets/{ns}/{name}/paths-info/{rev}     (HfFileSystem.info of single paths)
+
+Dataset repos are put there by the tests (`publish_dataset`), not uploaded; a gated one shows its
+card and file list to anyone and its files to token holders only (401 GatedRepo otherwise). The
+parquet-export lookups of `datasets` go to a datasets-server host that does not resolve: it then
+uses the repo's own files, as for any repo without an export.
 
 Repos live on disk under `root`: one `repo.json` (visibility, branches, commits with their file
 trees) and a content-addressed `blobs/` folder per repo. Every commit gets a fresh 40-hex id, and
@@ -58,17 +72,18 @@ def _now_iso() -> str:
 
 
 class _RepoStore:
-    """Disk storage of model repos: metadata and commit history in JSON, file contents as blobs."""
+    """Disk storage of repos of one kind: metadata and commit history in JSON, file contents as blobs."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, kind: str = "models"):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.kind = kind
         self.lock = threading.RLock()
         self._commit_counter = 0
 
     # -- layout -------------------------------------------------------------------------------
     def _repo_dir(self, repo_id: str) -> Path:
-        return self.root / "models" / repo_id
+        return self.root / self.kind / repo_id
 
     def _load(self, repo_id: str) -> dict | None:
         meta_path = self._repo_dir(repo_id) / "repo.json"
@@ -170,6 +185,23 @@ class _RepoStore:
             return oid
 
 
+class _DatasetStore(_RepoStore):
+    """Dataset repos, published whole by the tests (`LoopbackHubServer.publish_dataset`), read by datasets."""
+
+    def __init__(self, root: Path):
+        super().__init__(root, kind="datasets")
+
+    def publish(self, repo_id: str, files: dict[str, bytes], *, gated: bool, private: bool) -> str:
+        """Create the repo if needed and commit `files` on main; returns the commit id."""
+        with self.lock:
+            self.create(repo_id, private=private)
+            meta = self._load(repo_id)
+            meta["gated"] = "manual" if gated else False  # the Hub's value for "accept the terms first"
+            self._save(repo_id, meta)
+            return self.commit(repo_id, "main", [("add", path, data) for path, data in files.items()],
+                               "Upload dataset", "")
+
+
 def _card_metadata(readme: bytes) -> dict | None:
     """The YAML block at the top of a README, parsed like the Hub does for model info."""
     text = readme.decode("utf-8", errors="replace")
@@ -185,6 +217,42 @@ def _card_metadata(readme: bytes) -> dict | None:
     except Exception:
         return None
     return data if isinstance(data, dict) else None
+
+
+def _tree_listing(store: "_RepoStore", repo_id: str, meta: dict, sha: str, folder: str, recursive: bool,
+                  revision: str) -> list[dict]:
+    """The tree endpoint's answer: the folders, then the files under `folder` (one level or all)."""
+    tree = meta["commits"][sha]["tree"]
+    prefix = folder.strip("/") + "/" if folder.strip("/") else ""
+    if prefix and not any(p.startswith(prefix) for p in tree):
+        raise HubError(404, f"Path {folder} not found at {revision}", "EntryNotFound")
+    files, folders = [], set()
+    for path, oid in sorted(tree.items()):
+        if not path.startswith(prefix):
+            continue
+        parts = path[len(prefix):].split("/")
+        for depth in range(1, len(parts)):
+            if depth > 1 and not recursive:
+                break
+            folders.add(prefix + "/".join(parts[:depth]))
+        if len(parts) == 1 or recursive:
+            files.append({"type": "file", "path": path, "oid": oid, "size": store.blob_size(repo_id, oid)})
+    entries = [{"type": "directory", "path": f, "oid": _folder_oid(sha, f)} for f in sorted(folders)]
+    return entries + files
+
+
+def _folder_oid(sha: str, folder: str) -> str:
+    return hashlib.sha1(f"{sha}:{folder}".encode()).hexdigest()
+
+
+def _byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """(first, last) byte of a "bytes=a-b", "bytes=a-" or "bytes=-n" Range header; None without one."""
+    if not header.startswith("bytes="):
+        return None
+    first, _, last = header[6:].split(",")[0].strip().partition("-")
+    if not first:  # the last n bytes
+        return max(0, size - int(last)), size - 1
+    return int(first), min(int(last), size - 1) if last else size - 1
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -298,8 +366,12 @@ class _Handler(BaseHTTPRequestHandler):
             return self._create_repo(json.loads(body or b"{}"))
         if seg[:2] == ["api", "validate-yaml"] and method == "POST":
             return self._validate_yaml(json.loads(body or b"{}"))
-        if len(seg) >= 4 and seg[0] == "api" and seg[1] in ("datasets", "spaces"):
-            raise HubError(404, f"This loopback Hub serves model repos only, not {seg[1]}", "RepoNotFound")
+        if len(seg) >= 4 and seg[:2] == ["api", "datasets"]:
+            return self._route_dataset_api(method, f"{seg[2]}/{seg[3]}", seg[4:], query, body)
+        if len(seg) >= 6 and seg[0] == "datasets" and seg[3] == "resolve" and method in ("GET", "HEAD"):
+            return self._resolve_dataset_file(f"{seg[1]}/{seg[2]}", seg[4], "/".join(seg[5:]), method == "HEAD")
+        if len(seg) >= 4 and seg[:2] == ["api", "spaces"]:
+            raise HubError(404, "This loopback Hub serves model and dataset repos only, not spaces", "RepoNotFound")
         if len(seg) >= 4 and seg[:2] == ["api", "models"]:
             repo_id, rest = f"{seg[2]}/{seg[3]}", seg[4:]
             if not rest and method == "GET":
@@ -389,26 +461,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _tree(self, repo_id: str, revision: str, folder: str, query: dict) -> None:
         meta = self._repo_for_read(repo_id)
         sha = _RepoStore.resolve(meta, revision)
-        tree = meta["commits"][sha]["tree"]
         recursive = query.get("recursive", "").lower() in ("1", "true")
-        prefix = folder.strip("/") + "/" if folder.strip("/") else ""
-        if prefix and not any(p.startswith(prefix) for p in tree):
-            raise HubError(404, f"Path {folder} not found at {revision}", "EntryNotFound")
-        files, folders = [], set()
-        for path, oid in sorted(tree.items()):
-            if not path.startswith(prefix):
-                continue
-            parts = path[len(prefix):].split("/")
-            for depth in range(1, len(parts)):
-                if depth > 1 and not recursive:
-                    break
-                folders.add(prefix + "/".join(parts[:depth]))
-            if len(parts) == 1 or recursive:
-                files.append({"type": "file", "path": path, "oid": oid,
-                              "size": self.server.store.blob_size(repo_id, oid)})
-        entries = [{"type": "directory", "path": f, "oid": hashlib.sha1(f"{sha}:{f}".encode()).hexdigest()}
-                   for f in sorted(folders)]
-        self._send_json(200, entries + files)
+        self._send_json(200, _tree_listing(self.server.store, repo_id, meta, sha, folder, recursive, revision))
 
     def _preupload(self, repo_id: str, revision: str, payload: dict) -> None:
         meta = self._repo_for_write(repo_id)
@@ -452,29 +506,119 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _resolve(self, repo_id: str, revision: str, path: str, head_only: bool) -> None:
         meta = self._repo_for_read(repo_id)
+        self._send_repo_file(self.server.store, repo_id, meta, revision, path, head_only)
+
+    def _send_repo_file(self, store: "_RepoStore", repo_id: str, meta: dict, revision: str, path: str,
+                        head_only: bool) -> None:
+        """A file at a revision, with the headers hf_hub_download and HfFileSystem read; honours Range."""
         sha = _RepoStore.resolve(meta, revision)
         tree = meta["commits"][sha]["tree"]
         if path not in tree:
             raise HubError(404, f"Entry not found: {path}", "EntryNotFound", headers={"X-Repo-Commit": sha})
         oid = tree[path]
-        data = self.server.store.read_blob(repo_id, oid)
+        data = store.read_blob(repo_id, oid)
         status, headers = 200, {"X-Repo-Commit": sha, "ETag": f'"{oid}"', "Accept-Ranges": "bytes"}
-        range_header = self.headers.get("Range", "")
-        if range_header.startswith("bytes=") and not head_only:  # resumed downloads: "bytes=N-"
-            start = int(range_header[6:].split("-")[0] or 0)
-            headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
-            data, status = data[start:], 206
+        byte_range = _byte_range(self.headers.get("Range", ""), len(data))
+        if byte_range is not None and not head_only:  # resumed downloads and HfFileSystem's block reads
+            start, end = byte_range
+            if start >= len(data):
+                raise HubError(416, f"Range {self.headers['Range']} not satisfiable for {len(data)} bytes",
+                               headers={"Content-Range": f"bytes */{len(data)}"})
+            headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
+            data, status = data[start:end + 1], 206
         self._send(status, data, content_type="application/octet-stream", headers=headers,
                    head_only=head_only)
+
+
+    # -- dataset repos: what datasets' load_dataset(..., streaming=True) reads ------------------
+    def _route_dataset_api(self, method: str, repo_id: str, rest: list[str], query: dict, body: bytes) -> None:
+        if not rest and method == "GET":
+            return self._dataset_info(repo_id, "main")
+        if len(rest) == 2 and rest[0] == "revision" and method == "GET":
+            return self._dataset_info(repo_id, rest[1])
+        if len(rest) >= 2 and rest[0] == "tree" and method == "GET":
+            return self._dataset_tree(repo_id, rest[1], "/".join(rest[2:]), query)
+        if len(rest) == 2 and rest[0] == "paths-info" and method == "POST":
+            return self._dataset_paths_info(repo_id, rest[1], body)
+        raise HubError(404, f"Unknown dataset endpoint for this loopback Hub: {method} {'/'.join(rest)}")
+
+    def _dataset_for_read(self, repo_id: str, content: bool) -> dict:
+        """Like the Hub: a gated repo's card data and file list are public, its file contents need a token."""
+        authenticated = self._check_token(write=False)
+        meta = self.server.dataset_store.get(repo_id)
+        if meta is None or (meta["private"] and not authenticated):
+            raise HubError(401 if meta else 404, "Repository not found", "RepoNotFound")
+        if content and meta.get("gated") and not authenticated:
+            raise HubError(401, f"Access to dataset {repo_id} is restricted. You must have access to it and be "
+                                "authenticated to access it. Please log in.", "GatedRepo")
+        return meta
+
+    def _dataset_info(self, repo_id: str, revision: str) -> None:
+        meta = self._dataset_for_read(repo_id, content=False)
+        store = self.server.dataset_store
+        sha = _RepoStore.resolve(meta, revision)
+        commit = meta["commits"][sha]
+        card = None
+        if "README.md" in commit["tree"]:
+            card = _card_metadata(store.read_blob(repo_id, commit["tree"]["README.md"]))
+        info = {
+            "_id": hashlib.sha1(repo_id.encode()).hexdigest()[:24],
+            "id": repo_id,
+            "author": repo_id.split("/")[0],
+            "sha": sha,
+            "lastModified": commit["date"],
+            "createdAt": meta["created_at"],
+            "private": meta["private"],
+            "gated": meta.get("gated", False),
+            "disabled": False,
+            "downloads": 0,
+            "likes": 0,
+            "tags": list((card or {}).get("tags") or []),
+            "siblings": [{"rfilename": path} for path in sorted(commit["tree"])],
+        }
+        if card is not None:
+            info["cardData"] = card
+        self._send_json(200, info)
+
+    def _dataset_tree(self, repo_id: str, revision: str, folder: str, query: dict) -> None:
+        meta = self._dataset_for_read(repo_id, content=False)
+        sha = _RepoStore.resolve(meta, revision)
+        recursive = query.get("recursive", "").lower() in ("1", "true")
+        listing = _tree_listing(self.server.dataset_store, repo_id, meta, sha, folder, recursive, revision)
+        self._send_json(200, listing)
+
+    def _dataset_paths_info(self, repo_id: str, revision: str, body: bytes) -> None:
+        """Entries of the given paths (files or folders); paths that do not exist are left out."""
+        meta = self._dataset_for_read(repo_id, content=False)
+        store = self.server.dataset_store
+        sha = _RepoStore.resolve(meta, revision)
+        tree = meta["commits"][sha]["tree"]
+        entries = []
+        for path in parse_qs(body.decode()).get("paths", []):
+            path = path.strip("/")
+            if path in tree:
+                entries.append({"type": "file", "path": path, "oid": tree[path],
+                                "size": store.blob_size(repo_id, tree[path])})
+            elif any(p.startswith(path + "/") for p in tree):
+                entries.append({"type": "directory", "path": path, "oid": _folder_oid(sha, path)})
+        self._send_json(200, entries)
+
+    def _resolve_dataset_file(self, repo_id: str, revision: str, path: str, head_only: bool) -> None:
+        meta = self._dataset_for_read(repo_id, content=True)
+        if not head_only:
+            self.server.dataset_reads.append((repo_id, path))
+        self._send_repo_file(self.server.dataset_store, repo_id, meta, revision, path, head_only)
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address, store: _RepoStore, valid_token: str, url: str):
+    def __init__(self, address, store: _RepoStore, valid_token: str, url: str, dataset_store: "_DatasetStore"):
         super().__init__(address, _Handler)
         self.store = store
+        self.dataset_store = dataset_store
+        self.dataset_reads: list[tuple[str, str]] = []  # (repo, path) of every dataset file GET served
         self.valid_token = valid_token
         self.url = url
 
@@ -493,6 +637,7 @@ class LoopbackHubServer:
         self.port = port
         self.url = f"http://{host}:{port}"
         self._store = _RepoStore(self.root)
+        self._datasets = _DatasetStore(self.root)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -500,7 +645,8 @@ class LoopbackHubServer:
         """Starts serving; returns once the server accepts connections."""
         if self._server is not None:
             return
-        self._server = _Server((self.host, self.port), self._store, self.VALID_TOKEN, self.url)
+        self._server = _Server((self.host, self.port), self._store, self.VALID_TOKEN, self.url,
+                               dataset_store=self._datasets)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="loopback-hub", daemon=True)
         self._thread.start()
@@ -513,6 +659,18 @@ class LoopbackHubServer:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"loopback Hub did not start on {self.url}")
                 time.sleep(0.02)
+
+    def publish_dataset(self, repo_id: str, files: dict[str, bytes], *, gated: bool = False,
+                        private: bool = False) -> str:
+        """Put a dataset repo on this Hub (or a new commit of it) as `files`; returns the commit id.
+
+        `gated=True` makes it behave like ILSVRC/imagenet-1k: anyone sees its card and file list,
+        downloads need a token (401 GatedRepo without one)."""
+        return self._datasets.publish(repo_id, files, gated=gated, private=private)
+
+    def dataset_reads(self, repo_id: str) -> list[str]:
+        """The paths of `repo_id` whose contents were served so far (GET, not HEAD), in order."""
+        return [path for repo, path in self._server.dataset_reads if repo == repo_id]
 
     def stop(self) -> None:
         """Stops serving and closes the socket."""

@@ -8,6 +8,7 @@ import torch
 from streams import open_stream
 from sagan_hf.data.sources import detect_local_builder
 from test_data_shard_writers import (
+    encode,
     id_image,
     ids_of,
     label_of,
@@ -62,13 +63,43 @@ def test_image_folder_labels_come_from_class_subfolders(tmp_path):
     assert pairs == {1: 0, 2: 0, 3: 0, 10: 1, 11: 1, 20: 2}
 
 
-def test_columns_can_be_given_and_missing_labels_mean_unconditional(tmp_path):
-    folder = write_parquet_folder(tmp_path / "pq", num_images=9, num_shards=1)
-    data = open_stream(train_data_dir=str(folder), resolution=8, batch_size=9, image_column="image",
-                           label_column="label", shuffle_buffer_size=0)
-    assert data.label_column == "label"
+def test_given_columns_are_read_and_a_parquet_set_without_labels_is_unconditional(tmp_path):
+    import datasets
+
+    # Two image columns and two label columns: the given ones must be the ones read.
+    features = datasets.Features({
+        "thumb": datasets.Image(), "photo": datasets.Image(),
+        "label": datasets.ClassLabel(names=["a", "b", "c"]), "parity": datasets.Value("int64"),
+    })
+    rows = {
+        "thumb": [{"bytes": encode(id_image(0), "PNG"), "path": None}] * 9,
+        "photo": [{"bytes": encode(id_image(i), "PNG"), "path": None} for i in range(9)],
+        "label": [label_of(i, 3) for i in range(9)],
+        "parity": [i % 2 for i in range(9)],
+    }
+    (tmp_path / "pq").mkdir()
+    datasets.Dataset.from_dict(rows, features=features).to_parquet(str(tmp_path / "pq" / "train.parquet"))
+    settings = dict(train_data_dir=str(tmp_path / "pq"), resolution=8, batch_size=9, shuffle_buffer_size=0)
+    given = open_stream(image_column="photo", label_column="parity", num_classes=2, **settings)
+    (batch,) = one_pass(given)
+    assert ids_of(batch["pixel_values"]) == list(range(9))
+    assert batch["class_labels"].tolist() == [i % 2 for i in range(9)] and given.num_classes == 2
+    detected = open_stream(**settings)  # the first Image feature and the ClassLabel feature
+    (batch,) = one_pass(detected)
+    assert (detected.image_column, detected.label_column, detected.num_classes) == ("thumb", "label", 3)
+    assert ids_of(batch["pixel_values"]) == [0] * 9 and batch["class_labels"].tolist() == rows["label"]
     with pytest.raises(ValueError, match="'cls' is not in the dataset"):
-        open_stream(train_data_dir=str(folder), resolution=8, batch_size=9, label_column="cls")
+        open_stream(label_column="cls", **settings)
+
+    # No label column at all: an unconditional set, every label 0, every image kept.
+    only_images = datasets.Features({"photo": datasets.Image()})
+    unlabelled = datasets.Dataset.from_dict({"photo": rows["photo"]}, features=only_images)
+    (tmp_path / "flat").mkdir()
+    unlabelled.to_parquet(str(tmp_path / "flat" / "train.parquet"))
+    data = open_stream(**(settings | {"train_data_dir": str(tmp_path / "flat")}))
+    assert (data.label_column, data.num_classes, data.class_names) == (None, 0, None)
+    (batch,) = one_pass(data)
+    assert batch["class_labels"].tolist() == [0] * 9 and ids_of(batch["pixel_values"]) == list(range(9))
 
 
 def test_unlabelled_images_give_zero_classes_and_zero_labels(tmp_path):
@@ -81,30 +112,6 @@ def test_unlabelled_images_give_zero_classes_and_zero_labels(tmp_path):
     (batch,) = one_pass(data)
     assert batch["class_labels"].tolist() == [0] * 5
     assert sorted(ids_of(batch["pixel_values"])) == list(range(5))
-
-
-def test_hub_ids_are_streamed_and_known_wds_ids_get_their_class_count(tmp_path, monkeypatch):
-    # No Hub here: the Hub call is redirected to local tars shaped like timm/imagenet-1k-wds (jpg +
-    # integer cls, no ClassLabel), to check what the stream asks for and how it reads the answer.
-    import datasets
-
-    from sagan_hf.data import sources as data_sources
-
-    folder = write_webdataset_folder(tmp_path / "wds", num_images=8, num_shards=2, with_class_file=False)
-    real_load_dataset = datasets.load_dataset
-    calls = []
-
-    def hub_stand_in(path, **kwargs):
-        calls.append((path, kwargs))
-        return real_load_dataset("webdataset", data_dir=str(folder), split=kwargs["split"], streaming=True)
-
-    monkeypatch.setattr(data_sources.datasets, "load_dataset", hub_stand_in)
-    data = open_stream(dataset_name="timm/imagenet-1k-wds", resolution=8, batch_size=4, cache_dir="/tmp/c")
-    assert calls == [("timm/imagenet-1k-wds", {"split": "train", "streaming": True, "cache_dir": "/tmp/c"})]
-    assert data.num_classes == 1000 and (data.image_column, data.label_column) == ("jpg", "cls")
-    assert sum(b["pixel_values"].shape[0] for b in data.iter_one_pass()) == 8
-    with pytest.raises(ValueError, match="num_classes"):
-        open_stream(dataset_name="someone/unknown-wds", resolution=8, batch_size=4)
 
 
 @pytest.mark.parametrize(

@@ -20,9 +20,12 @@ from PIL import Image
 WIDTH, HEIGHT = 24, 16  # centre crop keeps columns 4..19
 
 
-def id_image(index: int) -> Image.Image:
-    pixels = np.full((HEIGHT, WIDTH, 3), 255, dtype=np.uint8)
-    pixels[:, 4:20] = (index % 256, index // 256, 128)
+def id_image(index: int, height: int = HEIGHT) -> Image.Image:
+    """A (1.5 * height) x height image whose centre square has the colour of ``index``."""
+    width = height * WIDTH // HEIGHT
+    margin = (width - height) // 2
+    pixels = np.full((height, width, 3), 255, dtype=np.uint8)
+    pixels[:, margin:margin + height] = (index % 256, index // 256, 128)
     return Image.fromarray(pixels)
 
 
@@ -46,7 +49,7 @@ def write_parquet_folder(folder: Path, num_images: int, num_shards: int, num_cla
     ids = np.array_split(np.arange(num_images), num_shards)
     for shard, shard_ids in enumerate(ids):
         images = [
-            {"bytes": b"not an image at all" if i in corrupt else encode(id_image(int(i)), "PNG")}
+            {"bytes": b"not an image: %d" % i if i in corrupt else encode(id_image(int(i)), "PNG")}
             for i in shard_ids
         ]
         labels = [label_of(int(i), num_classes) for i in shard_ids]
@@ -74,6 +77,59 @@ def write_webdataset_folder(folder: Path, num_images: int, num_shards: int, num_
     if with_class_file:
         (folder / "classes.txt").write_text("\n".join(f"k{i}" for i in range(num_classes)) + "\n")
     return folder
+
+
+def imagenet_parquet_repo(num_images: int, num_shards: int, num_classes: int, split: str = "train",
+                          label=label_of, height: int = HEIGHT) -> dict[str, bytes]:
+    """A dataset repo laid out like ILSVRC/imagenet-1k: ``data/{split}-0000i-of-0000n.parquet`` with
+    ``image`` ({bytes, path}) and a ``label`` ClassLabel, declared in the README's YAML as there."""
+    features = datasets.Features(
+        {"image": datasets.Image(), "label": datasets.ClassLabel(names=[f"c{i}" for i in range(num_classes)])}
+    )
+    files = {}
+    for shard, shard_ids in enumerate(np.array_split(np.arange(num_images), num_shards)):
+        rows = {
+            "image": [{"bytes": encode(id_image(int(i), height), "PNG"), "path": f"img{int(i):05d}.png"}
+                      for i in shard_ids],
+            "label": [label(int(i), num_classes) for i in shard_ids],
+        }
+        table = datasets.Dataset.from_dict(rows, features=features).data.table
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer, row_group_size=7)
+        files[f"data/{split}-{shard:05d}-of-{num_shards:05d}.parquet"] = buffer.getvalue()
+    names = "\n".join(f"          '{i}': c{i}" for i in range(num_classes))
+    files["README.md"] = (
+        "---\nconfigs:\n- config_name: default\n  data_files:\n"
+        f"  - split: {split}\n    path: data/{split}-*\n"
+        "dataset_info:\n  features:\n  - name: image\n    dtype: image\n  - name: label\n    dtype:\n"
+        f"      class_label:\n        names:\n{names}\n---\n# A tiny ImageNet-shaped parquet set\n"
+    ).encode()
+    return files
+
+
+def timm_webdataset_repo(num_images: int, num_shards: int, num_classes: int) -> dict[str, bytes]:
+    """A dataset repo laid out like timm/imagenet-1k-wds: ``imagenet1k-train-000i.tar`` shards of
+    ``key.jpg`` + ``key.cls`` (the label as text) + ``key.json``; no ClassLabel anywhere."""
+    folder_files = {}
+    for shard, shard_ids in enumerate(np.array_split(np.arange(num_images), num_shards)):
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            for i in shard_ids:
+                members = {
+                    "jpg": encode(id_image(int(i)), "JPEG"),
+                    "cls": str(label_of(int(i), num_classes)).encode(),
+                    "json": b'{"filename": "img%05d.JPEG"}' % int(i),
+                }
+                for extension, data in members.items():
+                    member = tarfile.TarInfo(f"sample{int(i):06d}.{extension}")
+                    member.size = len(data)
+                    tar.addfile(member, io.BytesIO(data))
+        folder_files[f"imagenet1k-train-{shard:04d}.tar"] = buffer.getvalue()
+    folder_files["README.md"] = (
+        b"---\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n"
+        b"    path: imagenet1k-train-*.tar\n---\n# A tiny timm-style webdataset\n"
+    )
+    return folder_files
 
 
 def write_image_folder(folder: Path, per_class: dict[str, list[int]]) -> Path:

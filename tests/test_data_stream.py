@@ -104,14 +104,35 @@ def test_resume_continues_with_the_same_next_batches(num_workers, tmp_path):
         assert continued == expected[stop_after:], f"resume after {stop_after} batches"
 
 
-def test_resume_with_shuffle_buffer_and_workers_runs_and_stays_in_the_data(tmp_path):
-    folder = write_parquet_folder(tmp_path / "pq", num_images=40, num_shards=4)
+@pytest.fixture(scope="module")
+def shuffled_resume(tmp_path_factory):
+    """Stop a shuffled 2-worker stream after 4 batches, resume it; returns (seen, rest of the pass, stream)."""
+    folder = write_parquet_folder(tmp_path_factory.mktemp("pq"), num_images=40, num_shards=4)
     first = stream(folder, batch_size=4, num_workers=2, shuffle_buffer_size=8)
-    take(iter(first), 3)
+    seen = [i for b in take(iter(first), 4) for i in ids_of(b["pixel_values"])]
     resumed = stream(folder, batch_size=4, num_workers=2, shuffle_buffer_size=8)
-    resumed.load_state_dict(first.state_dict())
-    ids = [i for b in take(iter(resumed), 8) for i in ids_of(b["pixel_values"])]
-    assert all(0 <= i < 40 for i in ids) and len(ids) == 32
+    resumed.load_state_dict(json.loads(json.dumps(first.state_dict())))
+    rest = [i for b in resumed.iter_one_pass() for i in ids_of(b["pixel_values"])]
+    return seen, rest, resumed
+
+
+def test_resume_with_shuffle_buffer_and_workers_stays_within_the_documented_bound(shuffled_resume):
+    # docs/data.md: the buffers' content is not saved, so up to one buffer per worker is lost, and
+    # datasets 5.2 with workers repeats a few examples (measured at most 4 here); tested: one buffer.
+    seen, rest, resumed = shuffled_resume
+    assert resumed.epoch == 1  # the rest of the interrupted pass, then the pass ends
+    assert len(rest) == len(set(rest)), "an example came twice after the resume"
+    repeated = set(seen) & set(rest)
+    lost = set(range(40)) - set(seen) - set(rest)
+    assert len(repeated) <= 8, f"{len(repeated)} of the {len(seen)} examples seen came again: a restart?"
+    assert len(lost) <= 2 * 8, f"{len(lost)} examples lost, more than one buffer per worker"
+
+
+@pytest.mark.xfail(strict=True, reason="datasets 5.2 repeats a few examples when a shuffled stream read by "
+                   "DataLoader workers resumes (issue 12, item 5: no example twice before the pass ends)")
+def test_resume_with_shuffle_buffer_and_workers_repeats_nothing(shuffled_resume):
+    seen, rest, _ = shuffled_resume
+    assert not set(seen) & set(rest)
 
 
 @pytest.mark.parametrize(

@@ -318,17 +318,24 @@ def test_command_line_end_to_end(weights_file, tmp_path, monkeypatch):
 
 
 def test_evaluate_script_refuses_without_standard_weights(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "TORCH_HOME": str(tmp_path / "torch_home"), "HOME": str(tmp_path)}
+    # A real pipeline and metrics that need no reference: the weights are the only thing missing, so
+    # the refusal comes from them; the report must not be written, where it was asked for nor by default.
+    tiny_pipeline().save_pretrained(tmp_path / "pipe")
+    output = tmp_path / "out" / "report.json"
+    env = {"PATH": "/usr/bin:/bin", "TORCH_HOME": str(tmp_path / "torch_home"), "HOME": str(tmp_path),
+           "PYTHONPATH": str(REPO / "src")}  # this checkout's code, whatever is installed
     result = subprocess.run(
         [
             sys.executable,
             str(REPO / "scripts" / "evaluate.py"),
             "--pipeline",
-            str(tmp_path / "missing"),
+            str(tmp_path / "pipe"),
             "--num_samples",
             "4",
-            "--reference",
-            str(tmp_path / "ref.npz"),
+            "--metrics",
+            "is",
+            "--output",
+            str(output),
             "--no_download",
             "--device",
             "cpu",
@@ -336,12 +343,14 @@ def test_evaluate_script_refuses_without_standard_weights(tmp_path):
         capture_output=True,
         text=True,
         env=env,
+        cwd=tmp_path,
         timeout=120,
     )
-    assert result.returncode == 2
+    assert result.returncode == 2, result.stderr
     assert "pt_inception-2015-12-05-6726825d.pth" in result.stderr
     assert "--inception_weights" in result.stderr and "SAGAN_INCEPTION_WEIGHTS" in result.stderr
-    assert not (tmp_path / "report.json").exists()
+    assert not output.exists() and not (tmp_path / "report.json").exists()
+    assert not (tmp_path / "out").exists()
 
 
 def _report_with_metrics(metrics: dict) -> dict:

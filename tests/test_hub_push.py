@@ -48,8 +48,13 @@ def test_push_uploads_safetensors_card_and_images_in_one_commit(hub_server, push
     assert any(f.startswith("discriminator/") and f.endswith(".safetensors") for f in files)
     assert not [f for f in files if f.endswith((".bin", ".pkl", ".pt", ".pth", ".ckpt"))]
     assert info.library_name == "sagan-hf"
-    # one commit on top of the repo's creation commit
-    assert HfApi().model_info(repo_id, revision=commit.oid).sha == commit.oid
+    # One commit on top of the repo's creation commit, read from the loopback Hub's record of the repo
+    # (its repo.json: every commit with its parent).
+    history = json.loads((hub_server.root / "models" / repo_id / "repo.json").read_text())
+    assert history["refs"]["main"] == commit.oid
+    parent = history["commits"][commit.oid]["parent"]
+    assert history["commits"][parent]["parent"] is None and len(history["commits"]) == 2
+    assert history["commits"][commit.oid]["title"] == "first push"
 
 
 @pytest.fixture(scope="module")
@@ -167,9 +172,12 @@ def test_push_without_token_fails_clearly(hub_server, monkeypatch):
 def test_push_with_a_wrong_token_is_refused(hub_server):
     from huggingface_hub.errors import HfHubHTTPError
 
-    with pytest.raises(HfHubHTTPError):
+    with pytest.raises(HfHubHTTPError) as refused:
         push_pipeline_to_hub(tiny_pipeline(seed=5), "tester/sagan-wrong-token", token="hf_not_the_right_one",
                              include_images=False)
+    assert refused.value.response.status_code == 401  # refused for the token, not for anything else
+    with pytest.raises(RepositoryNotFoundError):  # and nothing was created
+        HfApi(token=TOKEN).model_info("tester/sagan-wrong-token")
 
 
 @pytest.mark.parametrize("bad", ["no-namespace", "a/b/c", "org/", "/name", "org/na me", "org/x--y"])

@@ -36,8 +36,9 @@ def test_endpoint_is_the_loopback_server(hub_server):
 def test_whoami_needs_the_valid_token(hub_server):
     api = HfApi()
     assert api.whoami(token=TOKEN)["name"] == LoopbackHubServer.USER_NAME
-    with pytest.raises(HfHubHTTPError):
+    with pytest.raises(HfHubHTTPError) as refused:
         api.whoami(token="hf_wrongtoken")
+    assert refused.value.response.status_code == 401
 
 
 def test_create_upload_snapshot_and_single_file(hub_server, tmp_path):
@@ -117,9 +118,10 @@ def test_writes_need_a_token_and_private_repos_are_hidden(hub_server, tmp_path):
     with pytest.raises(HfHubHTTPError) as denied:
         anonymous.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id="tester/server-public")
     assert denied.value.response.status_code == 401
-    with pytest.raises(HfHubHTTPError):
+    with pytest.raises(HfHubHTTPError) as denied:
         HfApi(token="hf_wrongtoken").upload_file(path_or_fileobj=b"x", path_in_repo="x.txt",
                                                  repo_id="tester/server-public")
+    assert denied.value.response.status_code == 401
 
     api.create_repo("tester/server-private", private=True)
     api.upload_file(path_or_fileobj=b"secret", path_in_repo="s.txt", repo_id="tester/server-private")

@@ -107,9 +107,24 @@ def test_bf16_autocast_is_close_to_fp32():
     torch.testing.assert_close(logits_bf16.float(), logits, rtol=0.1, atol=0.1 * logits.abs().max().item())
 
 
-def test_spectral_norm_stays_fp32_under_autocast():
-    """sigma and W / sigma (power iteration included, train mode) are not computed in bf16."""
+def test_spectral_norm_stays_fp32_under_autocast(monkeypatch):
+    """sigma and W / sigma (power iteration included, train mode) are not computed in bf16.
+
+    CUDA autocast runs `torch.mv` (the power iteration's product) in bf16; CPU autocast leaves it in
+    fp32, so on CPU this test would pass without the guard. Here `torch.mv` does what CUDA autocast
+    does on every device (cast to the autocast dtype while autocast is on), so it fails without it.
+    """
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    real_mv = torch.mv
+
+    def mv_like_cuda_autocast(matrix, vector, *args, **kwargs):
+        kind = matrix.device.type
+        if torch.is_autocast_enabled(kind):
+            dtype = torch.get_autocast_dtype(kind)
+            matrix, vector = matrix.to(dtype), vector.to(dtype)
+        return real_mv(matrix, vector, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "mv", mv_like_cuda_autocast)
     G, _ = tiny_models()
     G_autocast = copy.deepcopy(G)
     G.to(device), G_autocast.to(device)

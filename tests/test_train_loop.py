@@ -1,6 +1,8 @@
 """The training loop in one process: outputs, exact resume, pruning, time budget, NaN stop."""
 
+import copy
 import json
+import math
 
 import pytest
 import torch
@@ -18,9 +20,34 @@ def data_dir(tmp_path_factory):
     return write_training_shards(tmp_path_factory.mktemp("shards"))
 
 
-def test_a_run_writes_checkpoints_pipeline_samples_logs_and_config(tmp_path, data_dir):
-    out = tmp_path / "run"
-    result = train(tiny_config(out, data_dir, report_to="tensorboard"))
+def _tensorboard_installed() -> bool:
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+TENSORBOARD = _tensorboard_installed()
+needs_tensorboard = pytest.mark.skipif(
+    not TENSORBOARD, reason="tensorboard is not installed (pip install 'sagan-hf[tensorboard]')")
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, data_dir):
+    """One 4-step run, logged to tensorboard when it is installed; returns (output_dir, result)."""
+    out = tmp_path_factory.mktemp("finished") / "run"
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = train(tiny_config(out, data_dir, report_to="tensorboard" if TENSORBOARD else "none"))
+    finally:
+        torch.set_num_threads(threads)
+    return out, result
+
+
+def test_a_run_writes_checkpoints_pipeline_samples_and_config(finished_run):
+    out, result = finished_run
     assert result.global_step == 4 and not result.stopped_by_time_budget
     assert [step for step, _ in list_checkpoints(out)] == [2, 4]
     checkpoint = out / "checkpoint-4"
@@ -29,17 +56,6 @@ def test_a_run_writes_checkpoints_pipeline_samples_logs_and_config(tmp_path, dat
         assert (checkpoint / name).is_file(), name
     assert not list(out.glob(".tmp-*"))
     assert sorted(p.name for p in (out / "samples").glob("*.png")) == ["step_00000002.png", "step_00000004.png"]
-    events = list((out / "logs").rglob("events.out.tfevents.*"))
-    assert events, "nothing logged to tensorboard"
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    logged = EventAccumulator(str(events[0].parent))
-    logged.Reload()
-    scalars = set(logged.Tags()["scalars"])
-    assert {"d_loss", "g_loss", "d_real", "d_fake", "gamma/G_16", "gamma/D_16", "lr/G", "lr/D",
-            "images_per_second", "skipped_images"} <= scalars, scalars
-    assert [event.step for event in logged.Scalars("d_loss")] == [1, 2, 3, 4]
-    assert logged.Tags()["images"], "validation grid not logged"
 
     record = json.loads((out / "train_config.json").read_text())
     assert record["global_step"] == 4 and record["num_processes"] == 1 and record["hardware"]
@@ -55,6 +71,22 @@ def test_a_run_writes_checkpoints_pipeline_samples_logs_and_config(tmp_path, dat
     saved = pipe.generator.state_dict()
     name = "blocks.0.conv1.parametrizations.weight.original"
     assert torch.equal(saved[name], ema_state[name]) and not torch.equal(saved[name], live[name])
+
+
+@needs_tensorboard
+def test_a_run_logs_losses_gammas_rates_and_the_validation_grid_to_tensorboard(finished_run):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out, _ = finished_run
+    events = list((out / "logs").rglob("events.out.tfevents.*"))
+    assert events, "nothing logged to tensorboard"
+    logged = EventAccumulator(str(events[0].parent))
+    logged.Reload()
+    scalars = set(logged.Tags()["scalars"])
+    assert {"d_loss", "g_loss", "d_real", "d_fake", "gamma/G_16", "gamma/D_16", "lr/G", "lr/D",
+            "images_per_second", "skipped_images"} <= scalars, scalars
+    assert [event.step for event in logged.Scalars("d_loss")] == [1, 2, 3, 4]
+    assert logged.Tags()["images"], "validation grid not logged"
 
 
 def _weights(run_dir, step):
@@ -146,36 +178,68 @@ def test_push_to_hub_uploads_the_ema_pipeline_with_its_training_settings(tmp_pat
     files = {s.rfilename for s in HfApi().model_info(repo_id).siblings}
     assert {"model_index.json", "README.md", "generator/config.json", "discriminator/config.json"} <= files
     card = open(hf_hub_download(repo_id, "README.md")).read()
-    assert "shapes-tiny" in card or "learning_rate" in card
+    # The card records this run's own settings (its train_config.json), each in its table row.
+    for row in ("| Steps trained | 2 |", "| Batch size per process | 4 |", "| Processes | 1 |",
+                "| Learning rate, generator | 0.0001 |", "| Learning rate, discriminator | 0.0004 |",
+                "| `preset` | shapes-tiny |"):
+        assert row in card, f"{row!r} not in the card:\n{card}"
+    # The uploaded generator is the EMA generator the run saved, not the live one.
+    remote = SAGANPipeline.from_pretrained(repo_id, cache_dir=tmp_path / "hub_cache").generator.state_dict()
+    saved = SAGANPipeline.from_pretrained(tmp_path / "run").generator.state_dict()
+    assert remote.keys() == saved.keys() and all(torch.equal(remote[k], saved[k]) for k in saved)
 
 
-def test_periodic_evaluation_logs_scores_and_keeps_the_best_pipeline_by_fid(tmp_path, data_dir, monkeypatch):
-    # The real FID needs the standard Inception weights (not available offline): stand in for the scorer
-    # and check what the trainer does with its reports.
-    import sagan_hf.evaluation as evaluation
+def test_periodic_evaluation_scores_with_inception_and_keeps_the_best_pipeline_by_fid(tmp_path, data_dir, monkeypatch):
+    # The real evaluation (samples of the EMA generator, Inception features, FID against a reference
+    # .npz) with random Inception weights declared standard for this test: real scores, meaningless values.
+    from inception_weights import save_random_inception_weights
 
-    fids = iter([30.0, 20.0, 25.0])
-    seen_steps = []
+    from sagan_hf.data import DataOptions
+    from sagan_hf.evaluation import compute_reference_stats, load_inception_extractor
+    from sagan_hf.evaluation import weights as weights_module
+    from sagan_hf.evaluation.weights import sha256_of_file
+    from sagan_hf.training.periodic_eval import PeriodicEvaluator
 
-    def fake_evaluate(pipeline, *, num_samples, reference, batch_size, seed, inception, device, progress):
-        assert pipeline.generator.training is False and num_samples == 6 and reference == "ref.npz"
-        seen_steps.append(pipeline)
-        return {"metrics": {"fid": next(fids), "is_mean": 1.5}, "standard_weights": True}
+    weights = save_random_inception_weights(tmp_path / "inception.pth", seed=0)
+    monkeypatch.setattr(weights_module, "WEIGHTS_SHA256", sha256_of_file(weights))
+    reference = compute_reference_stats(
+        load_inception_extractor(weights, device="cpu"), resolution=32, batch_size=4, max_images=4,
+        data=DataOptions(train_data_dir=str(data_dir), shuffle_buffer_size=0), progress=False,
+        keep_features=True,  # lets the FID of a few samples be computed in sample space (fast, exact)
+    )
+    reference.save(tmp_path / "ref.npz")
 
-    monkeypatch.setattr(evaluation, "evaluate_pipeline", fake_evaluate)
-    monkeypatch.setattr(evaluation, "load_inception_extractor", lambda weights, device: object())
+    evaluations = []  # (step, report, tracker values) of each real evaluation, recorded around it
+    earlier = {}  # step -> (copy of the pipeline scored then, its FID)
+    real_call = PeriodicEvaluator.__call__
+
+    def recording_call(self, pipeline, step):
+        if step == 6:  # score the worse of the two earlier models again: best/ must keep the better one
+            pipeline = max(earlier.values(), key=lambda scored: scored[1])[0]
+        else:
+            pipeline = copy.deepcopy(pipeline)
+        scores = real_call(self, pipeline, step)
+        earlier[step] = (pipeline, self.last_report["metrics"]["fid"])
+        evaluations.append((step, self.last_report, scores))
+        return scores
+
+    monkeypatch.setattr(PeriodicEvaluator, "__call__", recording_call)
     out = tmp_path / "run"
-    train(tiny_config(out, data_dir, max_train_steps=6, eval_steps=2, eval_num_samples=6, eval_reference="ref.npz",
-                      report_to="tensorboard"))
-    assert len(seen_steps) == 3
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    logged = EventAccumulator(str(next((out / "logs").rglob("events.out.tfevents.*")).parent))
-    logged.Reload()
-    assert [e.value for e in logged.Scalars("eval/fid")] == [30.0, 20.0, 25.0]
-    report = json.loads((out / "best" / "eval_report.json").read_text())
-    assert report["metrics"]["fid"] == 20.0 and report["step"] == 4
-    assert SAGANPipeline.from_pretrained(out / "best").generator is not None
+    train(tiny_config(out, data_dir, max_train_steps=6, eval_steps=2, eval_num_samples=4, eval_batch_size=4,
+                      eval_reference=str(tmp_path / "ref.npz"), inception_weights=str(weights)))
+    assert [step for step, _, _ in evaluations] == [2, 4, 6]
+    fids = [report["metrics"]["fid"] for _, report, _ in evaluations]
+    assert all(math.isfinite(fid) and fid > 0 for fid in fids) and fids[0] != fids[1], fids
+    assert fids[2] == max(fids[:2]), fids  # the same model, the same samples: the same score
+    assert all(report["num_samples"] == 4 and report["standard_weights"] for _, report, _ in evaluations)
+    assert [scores["eval/fid"] for _, _, scores in evaluations] == fids  # what the trackers are given
+    best_step = (2, 4)[fids.index(min(fids[:2]))]
+    saved = json.loads((out / "best" / "eval_report.json").read_text())
+    assert saved["step"] == best_step and saved["metrics"]["fid"] == min(fids)
+    # best/ holds the EMA generator of that step, the one its checkpoint recorded.
+    ema = torch.load(out / f"checkpoint-{best_step}" / "custom_checkpoint_0.pkl", weights_only=False)["model"]
+    best = SAGANPipeline.from_pretrained(out / "best").generator.state_dict()
+    assert ema.keys() == best.keys() and all(torch.equal(best[k], ema[k]) for k in ema)
 
 
 def test_data_without_labels_trains_an_unconditional_model(tmp_path):

@@ -80,20 +80,24 @@ def test_two_processes_with_accumulation_see_disjoint_data_stay_identical_and_ch
 
 def test_a_killed_run_resumes_from_its_last_complete_checkpoint(tmp_path, data_dir):
     out = tmp_path / "killed"
-    process = subprocess.Popen(
-        [sys.executable, str(SCRIPT), *_flags(out, data_dir, 100_000)],
-        env=_env(), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
+    # The child's output goes to a file, read on failure: an unread pipe fills up (64 KB) and then
+    # blocks the child mid-write, which would stall it before its checkpoints.
+    log_path = tmp_path / "child.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(SCRIPT), *_flags(out, data_dir, 100_000)],
+            env=_env(), cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 180
         while len(list_checkpoints(out)) < 2:
-            assert process.poll() is None, process.stderr.read()[-3000:]
-            assert time.monotonic() < deadline, "no two checkpoints within 180 s"
+            assert process.poll() is None, log_path.read_text(errors="replace")[-3000:]
+            assert time.monotonic() < deadline, "no two checkpoints within 180 s:\n" + log_path.read_text(
+                errors="replace")[-3000:]
             time.sleep(0.05)
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
-        process.stderr.close()
     assert process.returncode == -signal.SIGKILL
     # What a kill in the middle of a save leaves behind: a temporary folder that must not be picked.
     half = out / ".tmp-checkpoint-999999"

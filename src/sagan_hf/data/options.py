@@ -36,6 +36,9 @@ class DataOptions:
     dataloader_num_workers: int = option(
         0, "decode workers per process", check="non_negative", group="data", aliases=("--num_workers",))
     resample: str = option("bicubic", "resize filter", choices=tuple(sorted(RESAMPLING_FILTERS)), group="data")
+    min_image_side: int | None = option(
+        None, "skip images whose shorter side is below this many pixels (default: keep them, upscaled and counted)",
+        check="positive_or_none", group="data")
 
     def __post_init__(self):
         if self.dataset_name is not None and self.train_data_dir is not None:

@@ -12,12 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
+from datasets.exceptions import DatasetNotFoundError
+
+from .label_check import check_parquet_label_ranges
 
 logger = logging.getLogger(__name__)
 
 IMAGE_COLUMN_CANDIDATES = ("image", "img", "jpg", "png", "jpeg", "webp")
 LABEL_COLUMN_CANDIDATES = ("label", "labels", "cls", "class", "fine_label")
 IMAGE_FILE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+# Columns that say where an example comes from (webdataset's sample key and shard URL).
+PROVENANCE_COLUMNS = ("__key__", "__url__")
 # A local folder may carry its class names, one a line, when its format has no ClassLabel feature.
 CLASS_NAMES_FILE = "classes.txt"
 
@@ -56,21 +61,38 @@ def detect_local_builder(folder: Path) -> str:
 
 def load_streaming_dataset(
     *, dataset_name: str | None, train_data_dir: str | None, split: str, cache_dir: str | None
-) -> tuple[datasets.IterableDataset, str | None]:
-    """Open the stream; returns it and, for local folders, the folder (where classes.txt may be)."""
+) -> tuple[datasets.IterableDataset, str | None, datasets.DatasetBuilder]:
+    """Open the stream; returns it, the local folder (where classes.txt may be) and the builder.
+
+    ``load_dataset_builder(...).as_streaming_dataset(split)`` is what ``load_dataset(...,
+    streaming=True)`` does; keeping the builder gives us the data files (for the label check).
+    """
     if train_data_dir is not None:
         folder = Path(train_data_dir).expanduser()
         if not folder.is_dir():
             raise ValueError(f"train_data_dir {str(folder)!r} is not an existing folder")
-        builder = detect_local_builder(folder)
-        logger.info("Streaming local %s data from %s (split %r)", builder, folder, split)
-        dataset = datasets.load_dataset(
-            builder, data_dir=str(folder), split=split, streaming=True, cache_dir=cache_dir
-        )
-        return dataset, str(folder)
+        builder_name = detect_local_builder(folder)
+        logger.info("Streaming local %s data from %s (split %r)", builder_name, folder, split)
+        builder = datasets.load_dataset_builder(builder_name, data_dir=str(folder), cache_dir=cache_dir)
+        return builder.as_streaming_dataset(split=split), str(folder), builder
     logger.info("Streaming Hub dataset %s (split %r)", dataset_name, split)
-    dataset = datasets.load_dataset(dataset_name, split=split, streaming=True, cache_dir=cache_dir)
-    return dataset, None
+    try:
+        builder = datasets.load_dataset_builder(dataset_name, cache_dir=cache_dir)
+    except DatasetNotFoundError as error:  # missing, private or gated: say how to get access
+        raise ValueError(
+            f"{error} For a gated dataset (both ImageNet-1k forms), accept its terms on the Hub, then log in "
+            "with `hf auth login` or set HF_TOKEN."
+        ) from None
+    return builder.as_streaming_dataset(split=split), None, builder
+
+
+def split_data_files(builder: datasets.DatasetBuilder, split: str) -> list[str]:
+    """The data files (local paths or hf:// URLs) the builder streams for `split`; [] if unknown."""
+    data_files = getattr(builder.config, "data_files", None) or {}
+    for name, files in data_files.items():
+        if str(name) == split:
+            return list(files)
+    return []
 
 
 def _pick_column(columns: list[str], given: str | None, candidates: tuple[str, ...], what: str) -> str | None:
@@ -155,8 +177,12 @@ def open_image_stream(
     label_column: str | None,
     num_classes: int | None = None,
 ) -> ImageStream:
-    """Open a stream and resolve its columns and classes; images are left undecoded."""
-    dataset, local_folder = load_streaming_dataset(
+    """Open a stream and resolve its columns and classes; images are left undecoded.
+
+    Labels of parquet data are checked against the class count here, from the shards' column
+    statistics, so a bad label stops the run before its first step rather than when it is reached.
+    """
+    dataset, local_folder, builder = load_streaming_dataset(
         dataset_name=dataset_name, train_data_dir=train_data_dir, split=split, cache_dir=cache_dir
     )
     features = dataset.features
@@ -167,5 +193,12 @@ def open_image_stream(
     count, names = detect_classes(
         features, label, dataset_name=dataset_name, local_folder=local_folder, num_classes=num_classes
     )
-    dataset = dataset.select_columns([c for c in (image, label) if c is not None]).decode(False)
+    if label is not None and builder.name == "parquet":
+        check_parquet_label_ranges(
+            split_data_files(builder, split), label, count,
+            download_config=datasets.DownloadConfig(token=builder.token, storage_options=builder.storage_options),
+        )
+    # Webdataset keys name the sample (and __url__ its shard) in error messages and skip reports.
+    provenance = [c for c in PROVENANCE_COLUMNS if c in columns]
+    dataset = dataset.select_columns([c for c in (image, label) if c is not None] + provenance).decode(False)
     return ImageStream(dataset, image, label, count, names)

@@ -16,7 +16,7 @@ from typing import Iterator
 import torch
 from datasets.distributed import split_dataset_by_node
 
-from .batching import DecodedBatches
+from .batching import DecodedBatches, ImageCounts
 from .decode import to_model_range
 from .options import SHAPES_DATASET_NAME, DataOptions
 from .order import WorkerRoundRobin
@@ -93,6 +93,7 @@ class ImageBatchStream:
         self.rank = rank
         self.world_size = world_size
         self.resample = options.resample
+        self.min_image_side = options.min_image_side
 
         source = open_image_stream(
             dataset_name=dataset_name,
@@ -134,6 +135,7 @@ class ImageBatchStream:
         self._next_worker = 0  # the DataLoader worker whose batch comes next
         self._skipped_at_start = 0
         self._skipped_seen: dict[tuple[bool, int], int] = {}
+        self._counts_seen: dict[tuple[bool, int], dict] = {}
         self._loaders: dict[bool, torch.utils.data.DataLoader] = {}
         self._pending_resume: dict[int, dict] = {}
 
@@ -144,8 +146,13 @@ class ImageBatchStream:
 
     @property
     def skipped_images(self) -> int:
-        """Images that failed to decode and were skipped so far on this rank."""
+        """Images skipped so far on this rank (undecodable, or below min_image_side); kept over a resume."""
         return self._skipped_at_start + sum(self._skipped_seen.values())
+
+    @property
+    def image_counts(self) -> ImageCounts:
+        """Images skipped as undecodable or too small, and images upscaled, since this stream was opened."""
+        return sum((ImageCounts(**counts) for counts in self._counts_seen.values()), ImageCounts())
 
     @property
     def epoch(self) -> int:
@@ -163,6 +170,7 @@ class ImageBatchStream:
                 batch_size=self.batch_size,
                 drop_last=drop_last,
                 resample=self.resample,
+                min_image_side=self.min_image_side,
             )
             batches.resume_states = dict(self._pending_resume)
             self._loaders[drop_last] = torch.utils.data.DataLoader(
@@ -184,10 +192,16 @@ class ImageBatchStream:
         order = WorkerRoundRobin(self.num_workers, first_worker=self._next_worker)
         for pixels, labels, info in loader:
             self._skipped_seen[(drop_last, info["worker"])] = info["skipped"]
+            self._counts_seen[(drop_last, info["worker"])] = info["counts"]
+            if info["state"] is None:  # an empty batch that only carries the counts of skipped images
+                continue
             for item in order.push(info["worker"], (pixels, labels, info)):
                 yield self._emit(*item)
         for item in order.finish():
             yield self._emit(*item)
+        counts = self.image_counts
+        if counts.skipped or counts.upscaled:
+            logger.info("rank %d after pass %d: %s (since the stream was opened)", self.rank, self._epoch, counts)
         self._epoch += 1
         self._worker_states = {}
         self._next_worker = 0
@@ -222,7 +236,7 @@ class ImageBatchStream:
             if not produced and from_start:
                 raise ValueError(
                     f"rank {self.rank} produced no full batch of {self.batch_size} in a whole pass: "
-                    "the data (per rank and worker) is smaller than batch_size"
+                    f"the data (per rank and worker) is smaller than batch_size ({self.image_counts})"
                 )
 
     def close(self) -> None:
