@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..convert.core.class_names import CLASS_NAME_CHOICES
 from ..convert.mmgen.architecture import COLOR_ORDERS
-from ..options import check_options, option
+from ..options import check_options, check_paths, option
 from .arguments import add_dataclass_arguments, dataclass_from_args
 from .errors import run_reporting_errors
 
@@ -28,8 +28,8 @@ GENERATOR_CHOICES = ("auto", "ema", "orig")
 class BigGANOptions:
     """A SAGAN-configured BigGAN-PyTorch run (ajbrock/BigGAN-PyTorch); see docs/convert_biggan.md."""
 
-    weights_dir: str = option(help="folder with G.pth, D.pth [, G_ema.pth, state_dict.pth]")
-    output_dir: str = option(help="where to write the pipeline folder")
+    weights_dir: str = option(help="folder with G.pth, D.pth [, G_ema.pth, state_dict.pth]", path="existing_dir")
+    output_dir: str = option(help="where to write the pipeline folder", path="output_dir")
     resolution: int | None = option(None, "image side: 32, 64, 128 or 256", check="positive_or_none")
     ch: int | None = option(None, "base width of G and D (their G_ch / D_ch)", check="positive_or_none")
     attention_resolutions: str | None = option(None, "attention sides of G and D: 64, 32_64, 0 (none)")
@@ -50,8 +50,9 @@ class BigGANOptions:
 class MMGenOptions:
     """An MMGeneration SAGAN checkpoint (open-mmlab/mmgeneration, configs/sagan); see docs/pretrained.md."""
 
-    checkpoint: str = option(help="the .pth file (e.g. sagan_128_woReLUinplace_noaug_bigGAN_..._210232-3f5686af.pth)")
-    output_dir: str = option(help="where to write the pipeline folder")
+    checkpoint: str = option(help="the .pth file (e.g. sagan_128_woReLUinplace_noaug_bigGAN_..._210232-3f5686af.pth)",
+                             path="existing_file")
+    output_dir: str = option(help="where to write the pipeline folder", path="output_dir")
     generator: str = option("auto", "which generator: auto (the EMA copy when the file has one), ema or orig",
                             choices=GENERATOR_CHOICES)
     color_order: str | None = option(None, "colour order the model was trained on: bgr (MMGeneration's own runs; "
@@ -72,9 +73,10 @@ class MMGenOptions:
 class StudioGANOptions:
     """StudioGAN SAGAN files (POSTECH-CVLab/PyTorch-StudioGAN, model=G-/D-...pth); see docs/pretrained.md."""
 
-    generator: str = option(help="the model=G-...-weights-step=N.pth file")
-    discriminator: str | None = option(None, "the matching model=D-...pth file (default: generator only)")
-    output_dir: str = option(help="where to write the pipeline folder")
+    generator: str = option(help="the model=G-...-weights-step=N.pth file", path="existing_file")
+    discriminator: str | None = option(None, "the matching model=D-...pth file (default: generator only)",
+                                       path="existing_file")
+    output_dir: str = option(help="where to write the pipeline folder", path="output_dir")
     fold_power_iterations: int = option(0, "spectral-norm power iterations to fold into the generator: StudioGAN's "
                                         "sampling runs one per call, so K reproduces its K-th call (0 = plain eval)",
                                         check="non_negative")
@@ -142,6 +144,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None, source: str | No
 def run(args: argparse.Namespace) -> int:
     options_class, convert = SOURCES[args.source]
     options = dataclass_from_args(options_class, args)
+    check_paths(options)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     pipeline = convert(options)
     config = pipeline.generator.config

@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..options import check_options, option
+from ..options import check_options, check_paths, option
 from .arguments import add_dataclass_arguments, dataclass_from_args
 from .errors import command_main
 
@@ -21,7 +21,8 @@ DESCRIPTION = ("Train a small SAGAN on the built-in shapes set (preset shapes-de
 
 @dataclass(kw_only=True)
 class DemoOptions:
-    output_dir: str = option("runs/shapes-demo", "the training run folder; the report goes to OUTPUT_DIR/report")
+    output_dir: str = option("runs/shapes-demo", "the training run folder; the report goes to OUTPUT_DIR/report",
+                             path="output_dir")
     train: bool = option(True, "train first (--no_train: only the report, of the pipeline in output_dir)")
     samples_per_class: int = option(200, "generated images per class for the class accuracy", check="positive")
     seed: int = option(0, "seed of the report's samples", check="non_negative")
@@ -47,6 +48,10 @@ def report(pipeline_dir: str, output_dir: str, samples_per_class: int, seed: int
 
 def run(args: argparse.Namespace) -> int:
     options = dataclass_from_args(DemoOptions, args)
+    check_paths(options)
+    if not options.train and not (Path(options.output_dir) / "model_index.json").is_file():
+        raise ValueError(f"--no_train reports on the pipeline in output_dir, but {options.output_dir} holds none "
+                         "(no model_index.json): train first")
     if options.train:
         import logging
 

@@ -1,16 +1,23 @@
 """How every `sagan-hf` command reports bad input: one line on stderr, exit status 2, no traceback.
 
 Under `accelerate launch` each rank runs the command; only the first prints, so a mistake is not
-repeated once per process. `SAGAN_HF_TRACEBACK=1` shows the traceback (for bug reports).
+repeated once per process. The other ranks wait a little before they exit, because the launcher stops
+every rank as soon as one exits: a rank that left first could cut the first one off before it printed.
+(The launcher then adds its own failure summary and exits with status 1.) `SAGAN_HF_TRACEBACK=1` shows
+the traceback (for bug reports).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import Callable
 
 USAGE_ERROR_STATUS = 2
+# How long other ranks wait for the first rank's report before they print their own (an error that only
+# they hit, such as a file missing on their machine). The launcher ends them sooner when the first exits.
+OTHER_RANKS_WAIT_SECONDS = 60.0
 
 
 def is_first_process() -> bool:
@@ -22,6 +29,9 @@ def report_usage_error(message: str) -> int:
     """Print `error: message` (first process only) and return the usage-error exit status."""
     if is_first_process():
         print(f"error: {message}", file=sys.stderr, flush=True)
+    elif int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        time.sleep(OTHER_RANKS_WAIT_SECONDS)  # the launcher ends this rank here when the first one reported
+        print(f"error: (rank {os.environ.get('RANK', '?')}) {message}", file=sys.stderr, flush=True)
     return USAGE_ERROR_STATUS
 
 

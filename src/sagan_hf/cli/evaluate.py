@@ -8,10 +8,11 @@ import sys
 from dataclasses import dataclass
 
 from ..evaluation.runner import parse_metrics
-from ..options import check_options, option
+from ..options import check_options, check_paths, option
 from .arguments import add_dataclass_arguments, dataclass_from_args
 from .errors import command_main
 from .inception import InceptionOptions
+from .loading import load_pipeline
 
 DESCRIPTION = "Score a SAGAN pipeline with FID, IS, KID and precision/recall; writes a JSON report."
 GENERATION_DTYPES = ("fp32", "bf16")
@@ -19,15 +20,15 @@ GENERATION_DTYPES = ("fp32", "bf16")
 
 @dataclass(kw_only=True)
 class EvaluateOptions(InceptionOptions):
-    pipeline: str = option(help="a saved pipeline folder or a Hub repo id")
-    num_samples: int = option(50_000, "generated images (50k for paper numbers)", check="positive")
+    pipeline: str = option(help="a saved pipeline folder or a Hub repo id", path="pipeline")
+    num_samples: int = option(50_000, "generated images (50k for paper numbers; at least 2)", check="positive")
     reference: str | None = option(None, "reference statistics npz (sagan-hf reference-stats); not needed for "
-                                   "--metrics is")
+                                   "--metrics is", path="existing_file")
     metrics: str = option("fid,is", "comma list of fid, is, kid, pr")
     batch_size: int = option(64, "generation and feature batch", check="positive")
     truncation: float | None = option(None, "truncation trick threshold", check="positive_number_or_none")
     seed: int = option(0, "seed of the latents and classes", check="non_negative")
-    output: str = option("report.json", "where to write the JSON report")
+    output: str = option("report.json", "where to write the JSON report", path="output_file")
     dtype: str = option("fp32", "generator dtype; Inception features are always computed in fp32",
                         choices=GENERATION_DTYPES)
     per_class_fid: bool = option(False, "also FID per class (class-conditional models; the reference needs features)")
@@ -42,6 +43,11 @@ class EvaluateOptions(InceptionOptions):
         self.metric_names = parse_metrics(self.metrics)
         if self.reference is None and set(self.metric_names) != {"is"}:
             raise ValueError(f"--reference is needed for {','.join(m for m in self.metric_names if m != 'is')}")
+        if self.reference is None and self.per_class_fid:
+            raise ValueError("--per_class_fid needs --reference (computed with --keep_features)")
+        if self.num_samples < 2:
+            raise ValueError(f"num_samples must be at least 2 (the statistics need a covariance), "
+                             f"got {self.num_samples}")
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -51,16 +57,32 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     return parser
 
 
+def load_reference(path: str):
+    """The reference statistics, or a ValueError naming the file when it is not a readable npz."""
+    import zipfile
+
+    from ..evaluation.reference import ReferenceStats
+
+    try:
+        return ReferenceStats.load(path)
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as error:
+        if isinstance(error, ValueError) and str(path) in str(error):
+            raise  # our own message, which names the file
+        raise ValueError(f"reference {path!r} is not a readable npz file of statistics ({error})") from error
+
+
 def evaluate(options: EvaluateOptions) -> dict:
     """Score the pipeline as `options` say, write the report and return it."""
     import torch
 
     from ..evaluation import evaluate_pipeline, write_report
-    from ..pipelines import SAGANPipeline
 
-    extractor = options.load_extractor()  # before generating anything: refuse early
+    # Everything that can be refused is read before the first sample: paths, reference, pipeline, Inception.
+    check_paths(options)
+    reference = load_reference(options.reference) if options.reference else None
     dtype = torch.bfloat16 if options.dtype == "bf16" else torch.float32
-    pipeline = SAGANPipeline.from_pretrained(options.pipeline, dtype=dtype).to(options.resolved_device())
+    pipeline = load_pipeline(options.pipeline, dtype=dtype, device=options.resolved_device())
+    extractor = options.load_extractor()
     if options.standing_statistics:
         from ..pipelines import recompute_batchnorm_statistics
 
@@ -68,7 +90,7 @@ def evaluate(options: EvaluateOptions) -> dict:
                                        batch_size=max(options.batch_size, 2), seed=options.seed,
                                        truncation=options.truncation)
     report = evaluate_pipeline(
-        pipeline, num_samples=options.num_samples, reference=options.reference, metrics=options.metric_names,
+        pipeline, num_samples=options.num_samples, reference=reference, metrics=options.metric_names,
         batch_size=options.batch_size, seed=options.seed, truncation=options.truncation, inception=extractor,
         progress=options.progress, per_class_fid=options.per_class_fid, is_splits=options.is_splits,
         dtype=options.dtype,

@@ -13,11 +13,12 @@ from ..options import option
 class InceptionOptions:
     inception_weights: str | None = option(
         None, f"path of {WEIGHTS_FILENAME} (default: ${WEIGHTS_ENV_VAR}, then the torch hub cache, downloading "
-        "there when possible)", group="inception")
+        "there when possible)", group="inception", path="existing_file")
     resize_mode: str = option("tf_bilinear", "resize to 299: TF1 bilinear as in the papers, or clean-fid's PIL bicubic",
                               choices=RESIZE_MODES, group="inception")
     download: bool = option(True, "download the Inception weights when they are missing", group="inception")
-    device: str | None = option(None, "cpu or cuda (default: cuda when available)", group="inception")
+    device: str | None = option(None, "cpu or cuda (default: cuda when available)", check="device_or_none",
+                                group="inception")
 
     def resolved_device(self) -> str:
         import torch

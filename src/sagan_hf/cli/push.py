@@ -10,9 +10,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..options import check_options, option
+from ..options import check_options, check_paths, option
 from .arguments import add_dataclass_arguments, dataclass_from_args
 from .errors import command_main
+from .loading import load_pipeline
 
 DESCRIPTION = ("Push a saved SAGAN pipeline to the Hugging Face Hub with a generated model card, in a layout that "
                "plain diffusers loads too (trust_remote_code=True).")
@@ -22,7 +23,8 @@ EXAMPLES = """example:
 
 @dataclass(kw_only=True)
 class PushOptions:
-    pipeline: str = option(help="folder written by SAGANPipeline.save_pretrained (model_index.json inside)")
+    pipeline: str = option(help="folder written by SAGANPipeline.save_pretrained (model_index.json inside)",
+                           path="pipeline_folder")
     repo_id: str = option(help="target repo, 'namespace/name'")
     private: bool = option(False, "create the repo as private (new repos only)")
     eval_report: str | None = option(None, "evaluation report JSON (FID/IS/...); without it the card says "
@@ -52,14 +54,13 @@ def push(options: PushOptions) -> int:
     from ..hub import HubTokenNotFoundError, check_repo_id, load_json_report, push_pipeline_to_hub, resolve_token
 
     # Every check that needs no model comes first, so mistakes are reported before the slow part.
+    check_paths(options)
     try:
         token = resolve_token(options.token)
     except HubTokenNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     folder = Path(options.pipeline)
-    if not (folder / "model_index.json").is_file():
-        raise ValueError(f"{folder} is not a saved pipeline folder (no model_index.json in it)")
     train_config_path = Path(options.train_config) if options.train_config else None
     if train_config_path is None and (folder / "train_config.json").is_file():
         train_config_path = folder / "train_config.json"
@@ -70,9 +71,7 @@ def push(options: PushOptions) -> int:
     conversion = load_json_report(conversion_path, "Conversion record") if conversion_path.is_file() else None
     eval_report = load_json_report(Path(options.eval_report), "Evaluation report") if options.eval_report else None
 
-    from ..pipelines import SAGANPipeline
-
-    pipeline = SAGANPipeline.from_pretrained(str(folder))
+    pipeline = load_pipeline(str(folder))  # a damaged or non-finite weights file stops here, before any upload
     commit = push_pipeline_to_hub(
         pipeline, options.repo_id, private=options.private, token=token, eval_report=eval_report,
         train_config=train_config, commit_message=options.commit_message,

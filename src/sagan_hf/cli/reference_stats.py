@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 
 from ..data import DataOptions
-from ..options import option
+from ..options import check_paths, option
 from .arguments import add_dataclass_arguments, dataclass_from_args
 from .errors import command_main
 from .inception import InceptionOptions
@@ -23,8 +23,9 @@ DESCRIPTION = "Compute Inception reference statistics of a real dataset (read li
 @dataclass(kw_only=True)
 class ReferenceStatsOptions(DataOptions, InceptionOptions):
     resolution: int = option(help="image side, the generator's resolution", check="positive")
-    output: str = option(help="npz file to write")
-    max_images: int | None = option(None, "stop after this many images (default all)", check="positive_or_none")
+    output: str = option(help="npz file to write", path="output_file")
+    max_images: int | None = option(None, "stop after this many images (default all; at least 2)",
+                                    check="positive_or_none")
     # Data order unless asked: a shuffle only matters when --max_images takes a subset.
     shuffle_buffer_size: int = option(0, "shuffle before taking --max_images (0: data order)", check="non_negative",
                                       group="data")
@@ -46,6 +47,9 @@ def compute(options: ReferenceStatsOptions):
     """Compute, save and return the statistics."""
     from ..evaluation import compute_reference_stats
 
+    check_paths(options)  # data folder, output file, Inception weights: before anything is read
+    if options.max_images is not None and options.max_images < 2:
+        raise ValueError(f"max_images must be at least 2 (a covariance needs 2 images), got {options.max_images}")
     extractor = options.load_extractor()
     data = DataOptions(**{f.name: getattr(options, f.name) for f in dataclasses.fields(DataOptions)})
     stats = compute_reference_stats(

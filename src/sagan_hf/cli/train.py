@@ -7,11 +7,13 @@ override the chosen preset. `--attention_resolutions` sets both networks' placem
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import signal
 import sys
 
+from ..options import check_paths
 from ..training.config import PRESET_HELP, PRESETS, TrainConfig, make_config, parse_resolution_list
 from .arguments import text_parser, add_dataclass_arguments
 from .errors import command_main, is_first_process
@@ -49,10 +51,51 @@ def config_from_args(argv: list[str] | None = None) -> TrainConfig:
     return make_config(given.pop("preset", None), **given)
 
 
+def check_architecture(config: TrainConfig) -> None:
+    """Run the networks' own checks of resolution, widths and attention placements before any data is read.
+
+    A narrow build does it in a fraction of a second: width `ch mod 8` keeps the one width rule (attention
+    needs a width divisible by 8). When it fails, the real build fails at the same check, before it makes
+    any layer, so the message names this config's widths.
+    """
+    import torch
+
+    from ..training.trainer import build_models
+
+    num_classes = config.num_classes or 1  # the class count is known once the data is open; any will do
+    with torch.random.fork_rng(devices=[]):
+        try:
+            build_models(dataclasses.replace(config, ch=config.ch % 8 or 8), num_classes)
+        except ValueError:
+            build_models(config, num_classes)
+            raise
+
+
+def check_before_training(config: TrainConfig) -> None:
+    """Refuse what can be refused before the trainer makes folders or opens data (on every rank alike)."""
+    from ..training.checkpointing import resolve_checkpoint
+    from ..training.trainer import resolve_train_batch_size
+
+    check_paths(config)  # data folder, output folder, evaluation files
+    check_architecture(config)
+    if config.resume_from_checkpoint != "latest":  # an explicit folder must exist; none must not mix two runs
+        resolve_checkpoint(config.output_dir, config.resume_from_checkpoint)
+    resolve_train_batch_size(config, int(os.environ.get("WORLD_SIZE", "1")))  # the launcher's process count
+    if config.push_to_hub:
+        from ..hub import HubTokenNotFoundError, check_repo_id, resolve_token
+
+        check_repo_id(config.hub_model_id)
+        try:
+            resolve_token()
+        except HubTokenNotFoundError as error:
+            raise ValueError(f"--push_to_hub: {error}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     given = dict(vars(args))
     given.pop("command", None)
     config = make_config(given.pop("preset", None), **given)  # a bad value stops here, before anything starts
+    check_before_training(config)
     from ..training.trainer import train
 
     from ..training.errors import TrainingRunError

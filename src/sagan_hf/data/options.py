@@ -22,14 +22,15 @@ class DataOptions:
         None, "Hub dataset id (e.g. ILSVRC/imagenet-1k), or 'shapes', the built-in set used when no "
         "train_data_dir is given", group="data")
     train_data_dir: str | None = option(
-        None, "local folder of parquet shards, webdataset .tar shards or images in class subfolders", group="data")
+        None, "local folder of parquet shards, webdataset .tar shards or images in class subfolders", group="data",
+        path="existing_dir")
     dataset_split: str = option("train", "split to read", group="data", aliases=("--split",))
     image_column: str | None = option(None, "image column (detected when not given)", group="data")
     label_column: str | None = option(None, "label column (detected when not given)", group="data")
     num_classes: int | None = option(
         None, "class count when labels are plain integers without a ClassLabel feature", check="positive_or_none",
         group="data")
-    cache_dir: str | None = option(None, "datasets cache folder", group="data")
+    cache_dir: str | None = option(None, "datasets cache folder", group="data", path="output_dir")
     shuffle_buffer_size: int = option(
         1000, "examples in the shuffle buffer (0: no shuffle)", check="non_negative", group="data")
     dataloader_num_workers: int = option(

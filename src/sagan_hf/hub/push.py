@@ -13,6 +13,7 @@ from pathlib import Path
 
 from huggingface_hub import CommitInfo, HfApi, get_token
 
+from ..pipelines.pipeline_sagan import first_non_finite
 from .card_images import ATTENTION_IMAGE, SAMPLES_IMAGE, save_card_images
 from .model_card import render_model_card
 from .remote_code import CODE_FILE_PATTERNS, remote_code_files, save_remote_code_layout
@@ -59,6 +60,15 @@ def _pipeline_for_upload(pipeline, include_discriminator: bool):
     if include_discriminator or getattr(pipeline, "discriminator", None) is None:
         return pipeline
     return type(pipeline)(generator=pipeline.generator, discriminator=None, id2label=pipeline.id2label)
+
+
+def check_finite_weights(pipeline, include_discriminator: bool = True) -> None:
+    """Refuse NaN or infinite weights (a diverged run) before anything is uploaded: they would sample black images."""
+    for name in ("generator", "discriminator")[: 1 + bool(include_discriminator)]:
+        module = getattr(pipeline, name, None)
+        bad = first_non_finite(module) if module is not None else None
+        if bad is not None:
+            raise ValueError(f"Refusing to upload: the {name}'s {bad} holds NaN or infinite values")
 
 
 def check_upload_files(folder: Path, code_files: dict[str, bytes]) -> None:
@@ -123,6 +133,8 @@ def push_pipeline_to_hub(
     Returns:
         `huggingface_hub.CommitInfo`: a `str` of the commit URL, with the commit id in `.oid`.
     """
+    check_finite_weights(pipeline, include_discriminator)
+
     check_repo_id(repo_id)
     to_upload = _pipeline_for_upload(pipeline, include_discriminator)
     remote_code_files(to_upload)  # refuses anything but a SAGAN pipeline before the repo is created

@@ -7,7 +7,9 @@ PIL and diffusers only, and takes its components as whatever `from_pretrained` b
 
 import contextlib
 import difflib
+import json
 import math
+import numbers
 import os
 import sys
 from dataclasses import dataclass
@@ -17,14 +19,29 @@ import PIL.Image
 import torch
 from diffusers import DiffusionPipeline, ModelMixin
 from diffusers.image_processor import VaeImageProcessor
-from diffusers.utils import BaseOutput
+from diffusers.utils import BaseOutput, logging
 from diffusers.utils.torch_utils import randn_tensor
 from torch.nn.utils import parametrize
+
+logger = logging.get_logger(__name__)
 
 # ------------------------------------------------------------------------------------------------
 # Latent and class sampling: plain or truncated normal z, uniform classes.
 
 Generators = torch.Generator | list[torch.Generator] | None
+SEED_LIMIT = 2**64  # torch.Generator.manual_seed takes seeds in [0, 2**64)
+
+
+def as_generators(generator) -> Generators:
+    """`generator` with each int seed made a CPU `torch.Generator` (latents are drawn on the CPU)."""
+    if isinstance(generator, list):
+        return [as_generators(g) for g in generator]
+    if generator is None or isinstance(generator, torch.Generator):
+        return generator
+    if _is_integer(generator) and 0 <= generator < SEED_LIMIT:
+        return torch.Generator().manual_seed(int(generator))
+    raise ValueError(f"generator must be a torch.Generator, an int seed in [0, 2**64) or a list of them, "
+                     f"got {generator!r:.80}")
 
 
 def _per_sample(generator: Generators, batch_size: int, draw):
@@ -70,6 +87,160 @@ def check_id2label(id2label, num_classes: int) -> dict[int, str] | None:
         raise ValueError(f"id2label must name each of the generator's {num_classes} classes 0..{num_classes - 1} "
                          f"once; got {len(table)} entries")
     return dict(sorted(table.items()))
+
+
+# ------------------------------------------------------------------------------------------------
+# Damaged folders: a missing, truncated or non-finite weights file is refused in one line naming it.
+# (diffusers names a missing `.safetensors` as a missing `.bin`, and loads NaN weights silently.)
+
+WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"
+
+
+class DamagedPipelineError(OSError, ValueError):
+    """A file of a saved pipeline is missing or damaged; the message names it.
+
+    An OSError like diffusers' own loading errors, and a ValueError so that the `sagan-hf` commands
+    report it as one line.
+    """
+
+
+def _read_json(path: str):
+    try:
+        with open(path, encoding="utf-8") as file:
+            return json.load(file)
+    except (OSError, ValueError) as error:
+        raise DamagedPipelineError(f"{path} is damaged or unreadable ({type(error).__name__})") from None
+
+
+def check_safetensors_file(path: str) -> None:
+    """Raise `DamagedPipelineError` unless `path` is a whole safetensors file: a readable header and
+    exactly the bytes its tensors need (a cut-off copy fails here, not as a SafetensorError without a path)."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as file:
+        head = file.read(8)
+        header_size = int.from_bytes(head, "little")
+        if len(head) < 8 or header_size > size - 8:
+            raise DamagedPipelineError(f"{path} is truncated or not a safetensors file ({size} bytes)")
+        try:
+            header = json.loads(file.read(header_size))
+            ends = [entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__"]
+            expected = 8 + header_size + max(ends, default=0)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            raise DamagedPipelineError(f"{path} is damaged: its safetensors header is unreadable") from None
+    if size != expected:
+        state = "truncated" if size < expected else "damaged"
+        raise DamagedPipelineError(f"{path} is {state}: {size} bytes where its header describes {expected}")
+
+
+def check_pipeline_folder(folder: str, optional_components=()) -> dict[str, str | None]:
+    """Check a saved pipeline's files before loading: {component: its weights file, or None when absent}.
+
+    Raises `DamagedPipelineError` naming the first missing or damaged file. An optional component whose
+    config or weights are missing is absent (loaded as None, with a warning).
+    """
+    index_path = os.path.join(folder, "model_index.json")
+    if not os.path.isfile(index_path):
+        raise DamagedPipelineError(f"{folder} is not a saved pipeline folder (no model_index.json in it)")
+    index = _read_json(index_path)
+    if not isinstance(index, dict):
+        raise DamagedPipelineError(f"{index_path} is damaged: expected a JSON object")
+    files = {}
+    for name, entry in index.items():
+        if name.startswith("_") or not isinstance(entry, list) or len(entry) != 2 or entry[0] is None:
+            continue  # not a component (id2label, _class_name, ...) or one saved as absent
+        component, config = os.path.join(folder, name), os.path.join(folder, name, "config.json")
+        entries = os.listdir(component) if os.path.isdir(component) else []
+        weights = sorted(entry for entry in entries if entry.endswith(".safetensors"))
+        missing = (component if not os.path.isdir(component) else config if not os.path.isfile(config)
+                   else None if weights else os.path.join(component, WEIGHTS_NAME))
+        if missing and name in optional_components:
+            logger.warning(f"{missing} is missing: loading the pipeline without its {name}")
+            files[name] = None
+            continue
+        if missing:
+            raise DamagedPipelineError(f"{missing} is missing: the pipeline folder is incomplete")
+        _read_json(config)
+        for weight in weights:
+            check_safetensors_file(os.path.join(component, weight))
+        files[name] = os.path.join(component, weights[0])
+    return files
+
+
+def first_non_finite(module: torch.nn.Module) -> str | None:
+    """The name of the first parameter or buffer of `module` holding a NaN or an infinity, or None."""
+    tensors = [*module.named_parameters(), *module.named_buffers()]
+    return next((name for name, t in tensors if t.is_floating_point() and not torch.isfinite(t).all()), None)
+
+
+# ------------------------------------------------------------------------------------------------
+# Memory: a call whose output cannot fit is refused before anything is drawn.
+
+
+def output_nbytes(num_images: int, sample_size: int, output_type: str) -> int:
+    """Bytes of the images a call returns: uint8 for PIL, float32 arrays or tensors otherwise."""
+    return num_images * 3 * sample_size * sample_size * (1 if output_type == "pil" else 4)
+
+
+def attention_nbytes(num_images: int, attention_resolutions) -> int:
+    """Bytes of the float32 attention maps, (batch, N, N/4) with N = side**2 for each attention layer."""
+    return num_images * sum(4 * side**2 * (side**2 // 4) for side in attention_resolutions)
+
+
+def available_memory(device: torch.device) -> int | None:
+    """Bytes that can still be allocated on `device`, or None where that cannot be told."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return free + torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
+    if device.type != "cpu":
+        return None
+    found = []
+    # MemAvailable counts reclaimable page cache (sysconf's free pages do not); a container's cgroup
+    # limit can be lower still.
+    try:
+        with open("/proc/meminfo") as file:
+            found += [int(line.split()[1]) * 1024 for line in file if line.startswith("MemAvailable:")]
+    except (OSError, ValueError, IndexError):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    with contextlib.suppress(OSError, ValueError):
+        with open("/sys/fs/cgroup/memory.max") as limit, open("/sys/fs/cgroup/memory.current") as used:
+            found.append(int(limit.read()) - int(used.read()))  # int("max") fails: no limit
+    return min(found) if found else None
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (os.umask can only set it)."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        with open("/proc/self/status") as file:
+            return next(int(line.split()[1], 8) for line in file if line.startswith("Umask:"))
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_integer_scalar_tensor(value) -> bool:
+    return isinstance(value, torch.Tensor) and value.ndim == 0 and not value.is_floating_point() and \
+        not value.is_complex() and value.dtype != torch.bool
+
+
+def _format_bytes(count: int) -> str:
+    return f"{count / 2**30:.1f} GiB" if count >= 2**30 else f"{count / 2**20:.1f} MiB"
+
+
+def _concatenate(chunks: list, output_type: str):
+    if len(chunks) == 1:
+        return chunks[0]
+    if output_type == "pil":
+        return [image for chunk in chunks for image in chunk]
+    return np.concatenate(chunks) if output_type == "np" else torch.cat(chunks)
 
 
 # What `from_pretrained(repo_id)` needs from a Hub repo: configs, safetensors weights and the card.
@@ -139,6 +310,8 @@ class SAGANPipeline(DiffusionPipeline):
 
     model_cpu_offload_seq = "generator"
     _optional_components = ["discriminator"]
+    # Larger calls run the generator on chunks of this many images (the same images, bounded memory).
+    max_batch_size = 64
     # Compute each spectral-norm weight once per call; False recomputes it at every read (the plain
     # path, kept for baselines and agreement checks).
     cache_spectral_norm = True
@@ -172,6 +345,10 @@ class SAGANPipeline(DiffusionPipeline):
 
         Without a `device_map`, the networks are built on the CPU and then filled (`low_cpu_mem_usage=False`);
         pass `low_cpu_mem_usage=True` for diffusers' empty (meta-device) models.
+
+        The folder's files are checked first: a missing config or weights file, a truncated or garbled
+        safetensors file, or weights holding NaN or inf raise `DamagedPipelineError` (an OSError and a
+        ValueError) naming the file. A discriminator whose files are missing loads as None, with a warning.
         """
         if kwargs.get("device_map") is None:
             kwargs.setdefault("low_cpu_mem_usage", False)
@@ -181,10 +358,22 @@ class SAGANPipeline(DiffusionPipeline):
         folder = str(pretrained_model_name_or_path)
         if not os.path.isdir(folder):
             folder = cls.download(folder, **{key: kwargs.pop(key) for key in DOWNLOAD_ARGUMENTS if key in kwargs})
+        # Damaged or missing files are refused by name before loading; weights with NaN/inf after it.
+        files = {name: path for name, path in check_pipeline_folder(folder, cls._optional_components).items()
+                 if name not in kwargs}  # components passed in are not loaded from the folder
+        for name in [name for name, path in files.items() if path is None]:
+            kwargs[name] = None
         index = cls.load_config(folder)
         if not isinstance(index.get("_class_name"), (list, tuple)):
-            return super().from_pretrained(folder, **kwargs)
-        return cls._from_remote_code_layout(folder, index, networks, kwargs)
+            pipeline = super().from_pretrained(folder, **kwargs)
+        else:
+            pipeline = cls._from_remote_code_layout(folder, index, networks, kwargs)
+        for name, path in files.items():
+            bad = first_non_finite(getattr(pipeline, name)) if path is not None else None
+            if bad is not None:
+                raise DamagedPipelineError(f"{path} holds NaN or infinite weights ({bad}): the file is damaged "
+                                           "or was saved from a diverged run")
+        return pipeline
 
     @classmethod
     def _from_remote_code_layout(cls, folder: str, index: dict, networks, kwargs: dict) -> "SAGANPipeline":
@@ -211,6 +400,17 @@ class SAGANPipeline(DiffusionPipeline):
             parts[name] = model_class.from_pretrained(folder, subfolder=name, **kwargs)
         parts.setdefault("id2label", index.get("id2label"))
         return cls(**parts)
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """diffusers' `save_pretrained`, with weights files readable as the umask allows (safetensors
+        writes them with mode 0600, which other users of a shared run folder cannot read)."""
+        super().save_pretrained(save_directory, *args, **kwargs)
+        mode = 0o666 & ~_umask()
+        for name in self.components:
+            folder = os.path.join(save_directory, name)
+            for file in os.listdir(folder) if os.path.isdir(folder) else ():
+                if file.endswith(".safetensors"):
+                    os.chmod(os.path.join(folder, file), mode)
 
     @classmethod
     def download(cls, pretrained_model_name, **kwargs) -> str:
@@ -276,37 +476,79 @@ class SAGANPipeline(DiffusionPipeline):
             raise ValueError(f"The batch size must be at least 1, got {size}")
         return size
 
-    def check_inputs(self, class_labels, latents, truncation, output_type, batch_size) -> torch.Tensor | None:
-        """Validate the call; returns the class labels as a CPU LongTensor (or None)."""
+    def check_inputs(self, class_labels, latents, truncation, output_type, batch_size):
+        """Validate the call; returns (class labels as a CPU LongTensor or None, latents or None, batch_size)."""
         if output_type not in OUTPUT_TYPES:
             raise ValueError(f"output_type must be one of {OUTPUT_TYPES}, got {output_type!r}")
-        if truncation is not None and not truncation > 0:
-            raise ValueError(f"truncation must be a positive number (or None for plain N(0, I)), got {truncation}")
-        num_classes = self.generator.config.num_classes
-        if class_labels is not None:
-            if num_classes == 0:
-                raise ValueError("This generator is unconditional (num_classes=0): call it without class_labels")
-            if isinstance(class_labels, str) or (
-                isinstance(class_labels, (list, tuple)) and any(isinstance(c, str) for c in class_labels)
-            ):
-                names = [class_labels] if isinstance(class_labels, str) else class_labels
-                class_labels = [c if not isinstance(c, str) else self.get_label_ids(c)[0] for c in names]
-            labels = torch.as_tensor(class_labels).reshape(-1).cpu()
-            if labels.numel() == 0:
-                raise ValueError("The batch size must be at least 1, got an empty class_labels")
-            if labels.is_floating_point() or labels.dtype == torch.bool:
-                raise ValueError(f"class_labels must be integers, got {labels.dtype}")
-            if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
-                bad = labels[(labels < 0) | (labels >= num_classes)].tolist()
-                raise ValueError(f"class labels must lie in [0, {num_classes}); got {bad}")
-            class_labels = labels.long()
-        if latents is not None:
-            z_dim = self.generator.config.z_dim
-            if latents.ndim != 2 or latents.shape[1] != z_dim:
-                raise ValueError(f"latents must have shape (batch, {z_dim}), got {tuple(latents.shape)}")
-        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+        if truncation is not None and not (_is_number(truncation) and truncation > 0):
+            raise ValueError(f"truncation must be a positive number (or None for plain N(0, I)), got {truncation!r}")
+        if batch_size is not None and not (_is_integer(batch_size) and batch_size >= 1):
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        return class_labels
+        if class_labels is not None:
+            class_labels = self._label_tensor(class_labels)
+        if latents is not None:
+            latents = self._checked_latents(latents)
+        return class_labels, latents, None if batch_size is None else int(batch_size)
+
+    def _label_tensor(self, class_labels) -> torch.Tensor:
+        """An index, a name, a flat list of them, or a 1-D integer tensor/array -> a checked CPU LongTensor."""
+        num_classes = self.generator.config.num_classes
+        if num_classes == 0:
+            raise ValueError("This generator is unconditional (num_classes=0): call it without class_labels")
+        if isinstance(class_labels, np.ndarray) and class_labels.dtype.kind in "USO":
+            class_labels = class_labels.tolist()  # names, or objects to check one by one
+        if isinstance(class_labels, (torch.Tensor, np.ndarray)):
+            labels = torch.as_tensor(class_labels)
+            if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+                raise ValueError(f"class_labels must be integers, got {labels.dtype}")
+            if labels.ndim > 1:
+                raise ValueError(f"class_labels must hold one label per image (1-D), got shape {tuple(labels.shape)}")
+            values = labels.reshape(-1).cpu().tolist()
+        else:
+            items = list(class_labels) if isinstance(class_labels, (list, tuple)) else [class_labels]
+            names = [item for item in items if isinstance(item, str)]
+            ids = dict(zip(names, self.get_label_ids(names))) if names else {}
+            for item in items:
+                if not (isinstance(item, str) or _is_integer(item) or _is_integer_scalar_tensor(item)):
+                    raise ValueError(f"class_labels must be integers (class indices) or class names, one per image; "
+                                     f"got {item!r:.60} ({type(item).__name__})")
+            values = [ids[item] if isinstance(item, str) else int(item) for item in items]
+        if not values:
+            raise ValueError("The batch size must be at least 1, got an empty class_labels")
+        bad = [value for value in values if not 0 <= value < num_classes]
+        if bad:
+            raise ValueError(f"class labels must lie in [0, {num_classes}); got {bad[:10]}")
+        return torch.tensor(values, dtype=torch.long)
+
+    def _checked_latents(self, latents) -> torch.Tensor:
+        z_dim = self.generator.config.z_dim
+        if isinstance(latents, np.ndarray) and latents.dtype.kind == "f":
+            latents = torch.from_numpy(np.ascontiguousarray(latents))
+        if not isinstance(latents, torch.Tensor) or not latents.is_floating_point():
+            kind = latents.dtype if isinstance(latents, torch.Tensor) else type(latents).__name__
+            raise ValueError(f"latents must be a float tensor of shape (batch, {z_dim}), got {kind}")
+        if latents.ndim != 2 or latents.shape[1] != z_dim:
+            raise ValueError(f"latents must have shape (batch, {z_dim}), got {tuple(latents.shape)}")
+        if not torch.isfinite(latents).all():
+            raise ValueError("latents must be finite: they hold NaN or infinite values")
+        return latents
+
+    def check_memory(self, num_images: int, output_type: str, output_attentions: bool) -> None:
+        """Refuse a call whose output (images, and attention maps when asked) cannot fit in memory."""
+        config, device = self.generator.config, self._execution_device
+        images = output_nbytes(num_images, config.sample_size, output_type)
+        maps = attention_nbytes(num_images, config.attention_resolutions) if output_attentions else 0
+        images_device = device if output_type == "pt" else torch.device("cpu")  # PIL and numpy live on the host
+        needs = {images_device: images}
+        needs[device] = needs.get(device, 0) + maps
+        for place, count in needs.items():
+            available = available_memory(place)
+            if available is not None and count > available:
+                raise ValueError(
+                    f"{num_images} images of {config.sample_size}x{config.sample_size} as {output_type!r}"
+                    + (" with attention maps" if maps else "") + f" need {_format_bytes(count)} of {place.type} "
+                    f"memory, but {_format_bytes(available)} is available: ask for fewer images per call"
+                )
 
     @torch.no_grad()
     def __call__(
@@ -319,6 +561,7 @@ class SAGANPipeline(DiffusionPipeline):
         output_type: str = "pil",
         return_dict: bool = True,
         output_attentions: bool = False,
+        max_batch_size: int | None = None,
     ) -> SAGANPipelineOutput | tuple:
         r"""
         Generate images.
@@ -331,8 +574,9 @@ class SAGANPipeline(DiffusionPipeline):
             batch_size (`int`, *optional*):
                 Number of images, when it is not implied by `class_labels`, `latents` or a list of generators.
                 Defaults to 1.
-            generator (`torch.Generator` or `list[torch.Generator]`, *optional*):
-                Random number generator(s) for reproducible sampling (one per image when a list).
+            generator (`torch.Generator`, `int` or a `list` of them, *optional*):
+                Random number generator(s) for reproducible sampling (one per image when a list). An int is a
+                seed: `generator=7` is `generator=torch.Generator().manual_seed(7)`.
             latents (`torch.Tensor` of shape `(batch, z_dim)`, *optional*):
                 Latents to use instead of sampling them.
             truncation (`float`, *optional*):
@@ -344,6 +588,11 @@ class SAGANPipeline(DiffusionPipeline):
                 Return a [`SAGANPipelineOutput`] instead of a tuple.
             output_attentions (`bool`, defaults to `False`):
                 Also return the generator's attention maps (uses the explicit attention path).
+            max_batch_size (`int`, *optional*):
+                Run the generator on at most this many images at a time (default: the pipeline's
+                `max_batch_size` attribute, 64). A larger call gives the same images as one batch: latents and
+                classes are drawn for all images first. A call whose output cannot fit in the available
+                memory is refused with a ValueError before anything is drawn.
 
         Examples:
 
@@ -351,8 +600,15 @@ class SAGANPipeline(DiffusionPipeline):
             [`SAGANPipelineOutput`] or `tuple`: with `return_dict=False`, `(images, class_labels)` or
             `(images, class_labels, attentions)` when attention maps were asked for.
         """
-        class_labels = self.check_inputs(class_labels, latents, truncation, output_type, batch_size)
+        generator = as_generators(generator)
+        class_labels, latents, batch_size = self.check_inputs(
+            class_labels, latents, truncation, output_type, batch_size
+        )
         num_images = self._batch_size(class_labels, batch_size, generator, latents)
+        chunk = self.max_batch_size if max_batch_size is None else max_batch_size
+        if not (_is_integer(chunk) and chunk >= 1):
+            raise ValueError(f"max_batch_size must be a positive integer, got {chunk!r}")
+        self.check_memory(num_images, output_type, output_attentions)
         config = self.generator.config
         device, dtype = self._execution_device, self.generator.dtype
 
@@ -364,18 +620,24 @@ class SAGANPipeline(DiffusionPipeline):
 
         was_training = self.generator.training
         self.generator.eval()
+        images, attentions = [], []
         try:
             with parametrize.cached() if self.cache_spectral_norm else contextlib.nullcontext():
-                output = self.generator(
-                    latents.to(device=device, dtype=dtype),
-                    None if class_labels is None else class_labels.to(device),
-                    output_attentions=output_attentions,
-                )
+                for start in range(0, num_images, chunk):
+                    part = slice(start, start + chunk)
+                    output = self.generator(
+                        latents[part].to(device=device, dtype=dtype),
+                        None if class_labels is None else class_labels[part].to(device),
+                        output_attentions=output_attentions,
+                    )
+                    output, maps = output if output_attentions else (output, None)
+                    images.append(self.image_processor.postprocess(output.float(), output_type=output_type))
+                    attentions.append(maps)
         finally:
             self.generator.train(was_training)
-        images, attentions = output if output_attentions else (output, None)
+        images = _concatenate(images, output_type)
+        attentions = tuple(_concatenate(list(layer), "pt") for layer in zip(*attentions)) if output_attentions else None
 
-        images = self.image_processor.postprocess(images.float(), output_type=output_type)
         self.maybe_free_model_hooks()
         if not return_dict:
             return (images, class_labels) + ((attentions,) if output_attentions else ())

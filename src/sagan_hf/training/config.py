@@ -40,7 +40,8 @@ class TrainConfig(DataOptions):
     """
 
     # Output and bookkeeping
-    output_dir: str = option("sagan-output", "where checkpoints, samples and the pipeline go", group="run")
+    output_dir: str = option("sagan-output", "where checkpoints, samples and the pipeline go", group="run",
+                             path="output_dir")
     seed: int = option(0, "base seed; each process adds its rank", check="non_negative", group="run")
     report_to: str = option("tensorboard", f"tracker(s), a comma list of {', '.join(REPORT_TO_CHOICES)}", group="run")
     logging_steps: int = option(100, "log (and check for non-finite losses) every N steps", check="positive", group="run")
@@ -108,8 +109,10 @@ class TrainConfig(DataOptions):
                                     check="positive_or_none", group="evaluation")
     eval_num_samples: int = option(10_000, "samples per periodic evaluation", check="positive", group="evaluation")
     eval_batch_size: int = option(100, "batch of the periodic evaluation", check="positive", group="evaluation")
-    eval_reference: str | None = option(None, ".npz reference statistics for FID", group="evaluation")
-    inception_weights: str | None = option(None, "local path of the Inception weights", group="evaluation")
+    eval_reference: str | None = option(None, ".npz reference statistics for FID", group="evaluation",
+                                        path="existing_file")
+    inception_weights: str | None = option(None, "local path of the Inception weights", group="evaluation",
+                                           path="existing_file")
 
     preset: str | None = option(None, "named settings; flags given explicitly override them", group="run", cli=False)
 
