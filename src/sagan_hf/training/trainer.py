@@ -26,7 +26,7 @@ from ..models import SAGANDiscriminator, SAGANGenerator
 from . import checkpointing
 from .assembly import assemble_training
 from .callbacks import TrainCallback
-from .config import TrainConfig
+from .config import TrainConfig, resolve_train_batch_size
 from .pipeline_export import build_pipeline, save_pipeline
 from ..visualization import fixed_validation_inputs, render_validation_grid
 from .validation_images import save_and_log_grid
@@ -61,19 +61,6 @@ class TrainResult:
     train_time_seconds: float
     output_dir: str
     stopped_by_time_budget: bool
-
-
-def resolve_train_batch_size(config: TrainConfig, num_processes: int) -> int:
-    """Per-process micro-batch: `train_batch_size`, or `global_batch_size` split over processes and accumulation."""
-    if config.train_batch_size is not None:
-        return config.train_batch_size
-    parts = num_processes * config.gradient_accumulation_steps
-    if config.global_batch_size % parts:
-        raise ValueError(
-            f"global_batch_size={config.global_batch_size} does not split evenly over {num_processes} processes x "
-            f"{config.gradient_accumulation_steps} accumulation steps; set --train_batch_size per process instead"
-        )
-    return config.global_batch_size // parts
 
 
 def build_models(config: TrainConfig, num_classes: int) -> tuple[SAGANGenerator, SAGANDiscriminator]:
@@ -220,6 +207,9 @@ def train(config: TrainConfig, callbacks: Sequence[TrainCallback] = ()) -> Train
                 "hardware": _hardware(accelerator), "num_processes": world, "per_process_batch_size": batch_size,
                 "images_per_step": images_per_step, "num_classes": num_classes, "class_names": stream.class_names,
                 "torch_version": torch.__version__,
+                # what attention_implementation="auto" resolved to on this device and batch
+                "attention_implementation": prepared.attention_implementation,
+                "attention_implementation_requested": config.attention_implementation,
             }
             (output_dir / "train_config.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
 
