@@ -142,6 +142,9 @@ class AutocastSafeSpectralNorm(_SpectralNorm):
         self.sampling_weight = None  # moved or cast: the stored weight belongs to the old tensors
         return super()._apply(fn, recurse)
 
+    def __getstate__(self):  # copies and pickles leave the stored weight behind: it belongs to these tensors
+        return {k: v for k, v in self.__dict__.items() if k != "sampling_weight"}
+
     @torch.no_grad()
     def fold_for_sampling(self, weight: torch.Tensor, memory_format=torch.contiguous_format) -> bool:
         """Store the eval-mode W / sigma of `weight` (this parametrisation's `original`), 4-d weights in
