@@ -70,11 +70,11 @@ def count_flops(generator, discriminator, batch: int = 2) -> dict[str, float]:
     }
 
 
-def peak_matmul_flops(device: torch.device) -> dict[str, float]:
-    """Measured FLOP/s of a large fp32 and bf16 matmul on `device`."""
+def peak_matmul_flops(device: torch.device, size: int | None = None) -> dict[str, float]:
+    """Measured FLOP/s of a large (`size` square; default per device) fp32 and bf16 matmul on `device`."""
     from measure import matmul_peak_flops
 
-    size = 8192 if device.type == "cuda" else 2048
+    size = size or (8192 if device.type == "cuda" else 2048)
     return {
         "fp32_matmul_tflops": matmul_peak_flops(device, torch.float32, size) / 1e12,
         "bf16_matmul_tflops": matmul_peak_flops(device, torch.bfloat16, size) / 1e12,

@@ -21,6 +21,7 @@ from sagan_hf.models.modeling_sagan import fold_for_sampling, spectral_normed_mo
 from sagan_hf.pipelines.pipeline_sagan import SAGANPipeline, prepare_for_sampling
 from sagan_hf.training.assembly import (
     assemble_training,
+    cpu_has_native_bf16,
     explicit_attention_bytes,
     physical_memory_bytes,
     resolve_attention_implementation,
@@ -228,6 +229,10 @@ def test_automatic_attention_is_explicit_on_a_cpu_when_the_maps_fit_and_fused_ot
     assert resolve_attention_implementation("auto", cuda, 2**20) == "fused"
     assert resolve_attention_implementation("explicit", cuda, 2**20) == "explicit"
     assert resolve_attention_implementation("fused", cpu, 2**20) == "fused"
+    # Under bf16 autocast, explicit only where the CPU computes bf16 natively (emulated it is the slower path).
+    expected_bf16 = "explicit" if cpu_has_native_bf16() else "fused"
+    assert resolve_attention_implementation("auto", cpu, 2**20, bf16=True) == expected_bf16
+    assert resolve_attention_implementation("auto", cuda, 2**20, bf16=True) == "fused"
     # Attention at 64x64 in both nets, as in the paper (narrow here): 4096 x 1024 maps, fp32 logits and
     # softmax, D on real + fake: 2 x 4 bytes x 2 x 4096 x 1024 = 64 MiB per image and iteration.
     generator = SAGANGenerator(sample_size=128, num_classes=0, z_dim=8, ch=8, attention_resolutions=(64,))

@@ -55,16 +55,28 @@ def physical_memory_bytes() -> int | None:
         return None
 
 
-def resolve_attention_implementation(requested: str, device: torch.device, explicit_map_bytes: int) -> str:
+def cpu_has_native_bf16() -> bool:
+    """Whether oneDNN runs bf16 natively on this CPU (AVX-512 BF16 or AMX); without it bf16 is emulated."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def resolve_attention_implementation(
+    requested: str, device: torch.device, explicit_map_bytes: int, bf16: bool = False
+) -> str:
     """"fused" or "explicit" for a run; "auto" takes the faster one that fits.
 
     On a CPU the explicit path is the faster one (docs/benchmarks.md) while its maps (`explicit_map_bytes`)
-    fit in memory. On CUDA the fused kernels are both faster and O(N) in memory (the paper's model would
-    otherwise hold about 17 GB of maps at batch 256); other devices keep fused, the model's default.
+    fit in memory, except under bf16 autocast on a CPU without native bf16, where its emulated bf16 matmuls
+    and softmax make it the slower one. On CUDA the fused kernels are both faster and O(N) in memory (the
+    paper's model would otherwise hold about 17 GB of maps at batch 256); other devices keep fused, the
+    model's default.
     """
     if requested != "auto":
         return requested
-    if device.type != "cpu":
+    if device.type != "cpu" or (bf16 and not cpu_has_native_bf16()):
         return "fused"
     memory = physical_memory_bytes()
     return "explicit" if memory and explicit_map_bytes <= EXPLICIT_ATTENTION_MEMORY_SHARE * memory else "fused"
@@ -81,7 +93,7 @@ def assemble_training(
     batch_size = resolve_train_batch_size(config, accelerator.num_processes)
     attention = resolve_attention_implementation(
         config.attention_implementation, accelerator.device,
-        explicit_attention_bytes(generator, discriminator, batch_size),
+        explicit_attention_bytes(generator, discriminator, batch_size), bf16=accelerator.mixed_precision == "bf16",
     )
     for model in (generator, discriminator):
         set_attention_implementation(model, attention)
