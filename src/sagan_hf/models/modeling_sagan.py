@@ -426,8 +426,10 @@ def _sampling_key(parametrization: nn.Module, weight: torch.Tensor) -> tuple:
 def stored_sampling_weight(parametrization: nn.Module, weight: torch.Tensor) -> torch.Tensor | None:
     """The stored W / sigma when it may stand in for computing it: eval mode, no autograd, not under
     torch.compile (which traces the computation instead), and W, u, v unchanged since it was stored."""
+    if torch.compiler.is_compiling():  # first, so that dynamo does not guard on the stored tensor
+        return None
     stored = parametrization.sampling_weight
-    if stored is None or parametrization.training or torch.is_grad_enabled() or torch.compiler.is_compiling():
+    if stored is None or parametrization.training or torch.is_grad_enabled():
         return None
     value, key = stored
     return value if key == _sampling_key(parametrization, weight) else None
