@@ -10,12 +10,14 @@ ones accept these shapes and what each costs.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from sagan_hf.models import SelfAttention2d
+from sagan_hf.training.assembly import resolve_attention_implementation
 
 from measure import Timing, time_calls, time_interleaved
 from results import Row
@@ -49,20 +51,32 @@ class AttentionVariant:
     name: str
     path: str
     bf16: bool = False
-    backend: str | None = None  # force an SDPA backend (CUDA): FLASH_ATTENTION, EFFICIENT_ATTENTION, CUDNN_ATTENTION, MATH
+    backend: str | None = None  # force an SDPA backend: FLASH_ATTENTION, EFFICIENT_ATTENTION, CUDNN_ATTENTION, MATH
+    default: bool = False  # the path the trainer's attention_implementation="auto" takes for this block
 
 
-def variants(device: torch.device) -> list[AttentionVariant]:
+SDPA_BACKENDS = ("FLASH_ATTENTION", "EFFICIENT_ATTENTION", "CUDNN_ATTENTION", "MATH")
+
+
+def variants(device: torch.device, side: int, batch: int, probe_backends: bool | None = None) -> list[AttentionVariant]:
+    """The paths of one block; with `probe_backends` (default: on CUDA) also each SDPA backend forced in
+    turn, as the head sizes come (q/k C/8, v C/2) and with q/k padded to the value's size."""
+    queries = side * side
+    map_bytes = 2 * 4 * batch * queries * queries // 4
+    default_fp32 = resolve_attention_implementation("auto", device, map_bytes)
+    default_bf16 = resolve_attention_implementation("auto", device, map_bytes, bf16=True)
     found = [
         AttentionVariant("explicit", "explicit"),
         AttentionVariant("fused", "fused"),
         AttentionVariant("fused, q/k padded to v size", "fused_padded"),
+        AttentionVariant(f"default path ({default_fp32})", default_fp32, default=True),
         AttentionVariant("explicit bf16 autocast", "explicit", bf16=True),
         AttentionVariant("fused bf16 autocast", "fused", bf16=True),
         AttentionVariant("fused padded bf16 autocast", "fused_padded", bf16=True),
+        AttentionVariant(f"default path ({default_bf16}), bf16 autocast", default_bf16, bf16=True, default=True),
     ]
-    if device.type == "cuda":
-        for backend in ("FLASH_ATTENTION", "EFFICIENT_ATTENTION", "CUDNN_ATTENTION", "MATH"):
+    if probe_backends if probe_backends is not None else device.type == "cuda":
+        for backend in SDPA_BACKENDS:
             for path in ("fused", "fused_padded"):
                 found.append(AttentionVariant(f"{path} bf16, forced {backend.lower()}", path, bf16=True, backend=backend))
     return found
@@ -79,9 +93,10 @@ def _backend_context(backend: str | None):
 class AttentionCase:
     """One block and input for one variant; each call is one forward + backward."""
 
-    def __init__(self, side: int, batch: int, variant: AttentionVariant, device: torch.device):
+    def __init__(self, side: int, batch: int, variant: AttentionVariant, device: torch.device,
+                 channels: int | None = None):
         self.side, self.batch, self.variant, self.device = side, batch, variant, device
-        self.channels = PAPER_CHANNELS[side]
+        self.channels = channels or PAPER_CHANNELS[side]
         torch.manual_seed(0)
         self.block = SelfAttention2d(self.channels).to(device)
         with torch.no_grad():
@@ -98,13 +113,20 @@ class AttentionCase:
         y.float().square().mean().backward()
 
     def warm_up(self, calls: int) -> bool:
-        """Run `calls` untimed calls; False (and `error` set) when this variant cannot run these shapes."""
-        try:
-            for _ in range(calls):
-                self()
-        except RuntimeError as error:  # a forced backend that does not take these shapes
-            self.error = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
-            return False
+        """Run `calls` untimed calls; False (and `error` set) when this variant cannot run these shapes.
+
+        A refused SDPA backend raises a generic error; torch's warnings just before it say why (e.g. head
+        sizes that differ or that a kernel does not support): they are kept in `error` too.
+        """
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                for _ in range(calls):
+                    self()
+            except RuntimeError as error:  # a forced backend that does not take these shapes
+                reasons = dict.fromkeys(" ".join(str(w.message).split())[:160] for w in caught)
+                self.error = "; ".join([str(error).splitlines()[0][:100] if str(error) else type(error).__name__, *reasons])
+                return False
         return True
 
     def row(self, timing: Timing | None) -> Row:
@@ -112,20 +134,24 @@ class AttentionCase:
             section="attention", group=f"attention {self.side}x{self.side} C{self.channels} b{self.batch}",
             variant=self.variant.name, device=str(self.device), dtype="bf16 autocast" if self.variant.bf16 else "fp32",
             batch=self.batch, threads=torch.get_num_threads(), baseline=self.variant.name == "explicit",
+            default=self.variant.default,
         )
+        head_sizes = {"qk_head": self.channels // 8, "v_head": self.channels // 2}
         if timing is None:
-            return Row(**common, status=f"failed: {self.error}")
-        extra = {"keys": (self.side // 2) ** 2, "queries": self.side * self.side}
-        if self.device.type == "cuda" and self.variant.backend is None:
-            extra["kernel"] = _attention_kernels(self)
+            return Row(**common, status=f"failed: {self.error}", extra=head_sizes)
+        extra = {"keys": (self.side // 2) ** 2, "queries": self.side * self.side, **head_sizes, **timing.spread()}
+        if self.variant.path != "explicit":
+            extra.update(attention_backends(self, self.device))
         return Row(**common, iters=len(timing.seconds), seconds_per_iter=timing.median,
                    items_per_second=self.batch / timing.median, peak_mib=timing.peak_mib, extra=extra)
 
 
 def measure_side(side: int, batch: int, device: torch.device, warmup: int, rounds: int,
-                 interleave: bool) -> list[Row]:
-    """Every variant at one map size, timed in turns (interleave) or one after another."""
-    cases = [AttentionCase(side, batch, variant, device) for variant in variants(device)]
+                 interleave: bool, channels: int | None = None, probe_backends: bool | None = None) -> list[Row]:
+    """Every variant at one map size (`channels` wide, default the paper generator's), timed in turns
+    (interleave) or one after another."""
+    cases = [AttentionCase(side, batch, variant, device, channels)
+             for variant in variants(device, side, batch, probe_backends)]
     runnable = [case for case in cases if case.warm_up(warmup)]
     if interleave:
         timings = dict(zip(map(id, runnable), time_interleaved(runnable, device, rounds=rounds)))
@@ -134,13 +160,23 @@ def measure_side(side: int, batch: int, device: torch.device, warmup: int, round
     return [case.row(timings.get(id(case))) for case in cases]
 
 
-def _attention_kernels(fn) -> str:
-    """Names of the attention kernels CUDA ran for `fn` (to check that a fused kernel was chosen)."""
+def attention_backends(fn, device: torch.device) -> dict:
+    """What one call of `fn` ran: `backend`, the SDPA implementations torch dispatched to (its
+    `aten::_scaled_dot_product_*` operators: flash, efficient, cudnn, or the math fallback), and on CUDA
+    `kernel`, the names of the attention kernels on the GPU."""
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities) as prof:
         fn()
-        torch.cuda.synchronize()
-    marks = ("flash", "fmha", "attention", "cudnn", "efficient", "softmax")
-    names = sorted({e.key for e in prof.key_averages() if any(m in e.key.lower() for m in marks)})
-    return "; ".join(name[:60] for name in names[:4]) or "none found"
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+    events = prof.key_averages()
+    prefix = "aten::_scaled_dot_product_"
+    ops = sorted({e.key[len(prefix):] for e in events if e.key.startswith(prefix) and "backward" not in e.key})
+    found = {"backend": "; ".join(ops) or "none"}
+    if device.type == "cuda":
+        marks = ("flash", "fmha", "attention", "cudnn", "efficient", "softmax")
+        kernels = sorted({e.key for e in events if e.device_type.name == "CUDA" and any(m in e.key.lower() for m in marks)})
+        found["kernel"] = "; ".join(name[:60] for name in kernels[:4]) or "none found"
+    return found

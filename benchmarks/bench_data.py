@@ -69,11 +69,12 @@ def decode_without_draft(data: bytes, resolution: int) -> np.ndarray:
     return np.asarray(image)
 
 
-def _row(variant: str, images: int, seconds: float, batch: int, workers: int, baseline: bool = False) -> Row:
+def _row(variant: str, images: int, seconds: float, batch: int, workers: int, baseline: bool = False,
+         default: bool = False) -> Row:
     return Row(
         section="data", group="decode 128 px", variant=variant, device="cpu", dtype="uint8", batch=batch,
         threads=torch.get_num_threads(), iters=images, seconds_per_iter=seconds / images,
-        items_per_second=images / seconds, baseline=baseline,
+        items_per_second=images / seconds, baseline=baseline, default=default,
         extra={"workers": workers, "per_worker_img_s": round(images / seconds / max(1, workers), 1)},
     )
 
@@ -93,11 +94,14 @@ def decode_rows(jpegs: list[bytes], resolution: int) -> list[Row]:
     return rows
 
 
-def stream_row(name: str, folder: Path, resolution: int, batch: int, workers: int) -> Row:
-    """One pass of ImageBatchStream over `folder`; the first batch (start-up) is not timed."""
-    options = DataOptions(
-        train_data_dir=str(folder), shuffle_buffer_size=0, dataloader_num_workers=workers, num_classes=NUM_CLASSES
-    )
+def stream_row(name: str, folder: Path, resolution: int, batch: int, workers: int | None,
+               shuffle_buffer_size: int | None = 0) -> Row:
+    """One pass of ImageBatchStream over `folder`; the first batch (start-up) is not timed. `workers` or
+    `shuffle_buffer_size` left at None take DataOptions' defaults (the default-path row)."""
+    settings = {"dataloader_num_workers": workers, "shuffle_buffer_size": shuffle_buffer_size}
+    options = DataOptions(train_data_dir=str(folder), num_classes=NUM_CLASSES,
+                          **{k: v for k, v in settings.items() if v is not None})
+    workers = options.dataloader_num_workers
     stream = ImageBatchStream(options, resolution=resolution, batch_size=batch)
     iterator = stream.iter_one_pass()
     next(iterator)
@@ -106,7 +110,8 @@ def stream_row(name: str, folder: Path, resolution: int, batch: int, workers: in
         images += item["pixel_values"].shape[0]
     seconds = time.perf_counter() - start
     stream.close()
-    return _row(name, images, seconds, batch, max(1, workers))
+    default = settings == {"dataloader_num_workers": None, "shuffle_buffer_size": None}
+    return _row(name, images, seconds, batch, max(1, workers), default=default)
 
 
 def measure(folder: Path, num_images: int, resolution: int, batch: int, worker_counts: list[int]) -> list[Row]:
@@ -114,6 +119,7 @@ def measure(folder: Path, num_images: int, resolution: int, batch: int, worker_c
     rows = decode_rows(jpegs[: min(len(jpegs), 128)], resolution)
     rows.append(stream_row("ImageBatchStream parquet, 0 workers", parquet_dir, resolution, batch, 0))
     rows.append(stream_row("ImageBatchStream webdataset, 0 workers", wds_dir, resolution, batch, 0))
+    rows.append(stream_row("ImageBatchStream parquet, DataOptions defaults", parquet_dir, resolution, batch, None, None))
     for workers in worker_counts:
         rows.append(stream_row(f"ImageBatchStream parquet, {workers} workers", parquet_dir, resolution, batch, workers))
     return rows

@@ -70,12 +70,16 @@ def count_flops(generator, discriminator, batch: int = 2) -> dict[str, float]:
     }
 
 
-def peak_matmul_flops(device: torch.device) -> dict[str, float]:
-    """Measured FLOP/s of a large fp32 and bf16 matmul on `device`."""
+def peak_matmul_flops(device: torch.device, size: int | None = None) -> dict[str, float]:
+    """Measured FLOP/s of a large (`size` square; default per device) fp32 and bf16 matmul on `device`."""
     from measure import matmul_peak_flops
 
-    size = 8192 if device.type == "cuda" else 2048
+    from sagan_hf.training.assembly import cpu_has_native_bf16
+
+    size = size or (8192 if device.type == "cuda" else 2048)
+    # Emulated bf16 (a CPU without AVX-512 BF16 / AMX) runs at about 1 GFLOP/s: a smaller product suffices.
+    bf16_size = size if device.type != "cpu" or cpu_has_native_bf16() else min(size, 512)
     return {
         "fp32_matmul_tflops": matmul_peak_flops(device, torch.float32, size) / 1e12,
-        "bf16_matmul_tflops": matmul_peak_flops(device, torch.bfloat16, size) / 1e12,
+        "bf16_matmul_tflops": matmul_peak_flops(device, torch.bfloat16, bf16_size) / 1e12,
     }

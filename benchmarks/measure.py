@@ -58,6 +58,17 @@ class Timing:
     def median(self) -> float:
         return statistics.median(self.seconds)
 
+    def spread(self) -> dict:
+        """The timing noise: the interquartile range of the timed calls (their full range below 4 calls),
+        in % of the median, to tell a real difference between rows from noise."""
+        if len(self.seconds) < 2:
+            return {}
+        if len(self.seconds) >= 4:
+            low, _, high = statistics.quantiles(self.seconds, n=4)
+        else:
+            low, high = min(self.seconds), max(self.seconds)
+        return {"spread_pct": round(100 * (high - low) / self.median, 1)}
+
 
 def time_calls(fn: Callable[[], object], device: torch.device, warmup: int, iters: int,
                max_seconds: float | None = None) -> Timing:
@@ -96,25 +107,27 @@ def time_interleaved(fns: list[Callable[[], object]], device: torch.device, roun
     """Time several already warmed-up callables in turns: round r calls each of them once.
 
     On a machine shared with other jobs the load drifts during a run; taking turns gives every variant
-    the same mix of quiet and busy moments, so their ratios stay meaningful. Stops after `rounds`
-    rounds, or earlier once `max_seconds` per callable is spent (at least one round always runs).
-    The peak memory of each callable is the largest over its own calls.
+    the same mix of quiet and busy moments, so their ratios stay meaningful. Runs `rounds` rounds; a
+    callable that has spent `max_seconds` sits out the remaining rounds (so one slow variant does not cut
+    the rounds of the fast ones), after at least one call. The peak memory of each callable is the
+    largest over its own calls.
     """
     if rounds < 1 or not fns:
         raise ValueError(f"need rounds >= 1 and at least one callable, got rounds={rounds}, {len(fns)} callables")
     seconds: list[list[float]] = [[] for _ in fns]
     peaks: list[float | None] = [None for _ in fns]
     for _ in range(rounds):
-        for index, fn in enumerate(fns):
+        active = [i for i in range(len(fns)) if max_seconds is None or not seconds[i] or sum(seconds[i]) < max_seconds]
+        if not active:
+            break
+        for index in active:
             reset_peak_memory(device)
             synchronize(device)
             start = time.perf_counter()
-            fn()
+            fns[index]()
             synchronize(device)
             seconds[index].append(time.perf_counter() - start)
             peak = peak_memory_mib(device)
             if peak is not None:
                 peaks[index] = max(peaks[index] or 0.0, peak)
-        if max_seconds is not None and max(sum(s) for s in seconds) >= max_seconds:
-            break
     return [Timing(seconds=s, peak_mib=p) for s, p in zip(seconds, peaks)]

@@ -60,6 +60,7 @@ class Row:
     peak_mib: float | None = None
     ratio: float | None = None
     baseline: bool = False
+    default: bool = False  # what a user gets without asking: the trainer's / pipeline's / stream's defaults
     status: str = "ok"  # or "skipped: why" / "failed: why"
     extra: dict = field(default_factory=dict)
 
@@ -93,7 +94,7 @@ def format_table(rows: list[Row]) -> str:
         it_s = 1.0 / row.seconds_per_iter if row.ok and row.seconds_per_iter else None
         note = row.status if not row.ok else ", ".join(f"{k} {v}" for k, v in row.extra.items() if k in NOTE_KEYS)
         lines.append(
-            f"| {row.group} | {row.variant}{' (baseline)' if row.baseline else ''} | {row.dtype} | {row.batch} | "
+            f"| {row.group} | {_label(row)} | {row.dtype} | {row.batch} | "
             f"{_fmt(it_s)} | {_fmt(row.items_per_second, 1)} | "
             f"{_fmt(row.seconds_per_iter * 1000 if row.seconds_per_iter else None, 1)} | "
             f"{_fmt(row.peak_mib, 0)} | {_fmt(row.ratio)} | {note} |"
@@ -101,8 +102,39 @@ def format_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def _label(row: Row) -> str:
+    marks = [" (baseline)"] * row.baseline + [" (default path)"] * (row.default and "default path" not in row.variant)
+    return row.variant + "".join(marks)
+
+
 # Extra fields short enough to print in the table's note column.
-NOTE_KEYS = ("compile_s", "model_tflops", "peak_fraction", "kernel")
+NOTE_KEYS = ("attention", "compile_s", "model_tflops", "peak_fraction", "host_syncs", "backend", "kernel")
+
+
+def default_vs_best(rows: list[Row]) -> list[dict]:
+    """Each default-path row against the fastest eager row of its group in the same dtype.
+
+    The done-when check of the defaults: a default should be the fastest exact choice. Compile rows are
+    left out (measured in a child process, not in turns with the others) and so is a different dtype
+    (bf16 is the user's choice of precision, not a default).
+    """
+    found = []
+    for row in rows:
+        if not (row.default and row.ok and row.items_per_second) or "compile" in row.variant:
+            continue
+        peers = [r for r in rows if r.group == row.group and r.dtype == row.dtype and r.ok and r.items_per_second
+                 and "compile" not in r.variant]
+        best = max(peers, key=lambda r: r.items_per_second)
+        found.append({"group": row.group, "dtype": row.dtype, "default": row.variant, "best": best.variant,
+                      "default_over_best": round(row.items_per_second / best.items_per_second, 3)})
+    return found
+
+
+def format_default_check(found: list[dict]) -> str:
+    lines = ["| group | dtype | default path | fastest row of that dtype | default / fastest |", "|---|---|---|---|---|"]
+    lines += [f"| {f['group']} | {f['dtype']} | {f['default']} | {f['best']} | {f['default_over_best']:.2f} |"
+              for f in found]
+    return "\n".join(lines)
 
 
 def write_json(path: str, header: dict, rows: list[Row]) -> None:

@@ -26,6 +26,8 @@ import torch
 from diffusers.utils import logging as diffusers_logging
 from tqdm.auto import tqdm
 
+from sagan_hf.training.assembly import cpu_has_native_bf16
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling modules, when run as a script
 
 import bench_attention  # noqa: E402
@@ -36,7 +38,9 @@ from configs import DEFAULT_SAMPLE_BATCH, DEFAULT_TRAIN_BATCH, parse_configs  # 
 from flops import count_flops, peak_matmul_flops  # noqa: E402
 from isolated import run_isolated  # noqa: E402
 from measure import time_calls, time_interleaved  # noqa: E402
-from results import Row, device_name, fill_ratios, format_table, versions, write_json  # noqa: E402
+from results import (  # noqa: E402
+    Row, default_vs_best, device_name, fill_ratios, format_default_check, format_table, versions, write_json,
+)
 
 SECTIONS = ("flops", "train", "sample", "attention", "data")
 
@@ -44,6 +48,13 @@ SECTIONS = ("flops", "train", "sample", "attention", "data")
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="few iterations, no compile, small config only by default")
+    parser.add_argument("--suite", choices=("default", "gpu"), default="default",
+                        help="'gpu': the prepared GPU run (gpu_suite.py; it takes --dry, --out, --budget_s, "
+                             "--compile_timeout and --no_compile and ignores the other options)")
+    parser.add_argument("--dry", action="store_true", help="--suite gpu on the CPU with the small config (a test run)")
+    parser.add_argument("--out", help="--suite gpu: folder for gpu_run.json and gpu_run.md (default $OUT or gpu-results)")
+    parser.add_argument("--budget_s", type=float, default=450.0,
+                        help="--suite gpu: wall-clock budget; the compile rows get what the eager ones leave")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     parser.add_argument("--configs", help="comma list of small,paper (default: small with --quick, else both)")
@@ -58,6 +69,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--only", help="comma list of substrings: run only the train/sample variants whose name has one")
     parser.add_argument("--interleave", action=argparse.BooleanOptionalAction, default=None,
                         help="time the eager variants of a group in turns (default: on for CPU, off for CUDA)")
+    parser.add_argument("--rounds", type=int, help="timed calls (rounds, when interleaved) per variant (default per device)")
+    parser.add_argument("--max_seconds", type=float, help="timed seconds per variant after which it stops (default per device)")
     parser.add_argument("--threads", type=int,
                         help="torch.set_num_threads(N) first (on a CPU shared with other jobs, 1 avoids spin-waiting)")
     args = parser.parse_args(argv)
@@ -65,6 +78,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     bad = [s for s in args.sections if s not in SECTIONS]
     if bad:
         parser.error(f"--sections: unknown {bad}; choose from {SECTIONS}")
+    if args.suite == "gpu":
+        if not args.dry and not torch.cuda.is_available():
+            parser.error("--suite gpu needs a CUDA device (this torch sees none); --dry runs it on the CPU")
+        return args
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: this torch sees no CUDA device")
     args.configs = parse_configs(args.configs or ("small" if args.quick else "small,paper"))
@@ -91,24 +108,35 @@ def selected(args, variant) -> bool:
 
 
 def iteration_plan(args, config_name: str) -> dict:
-    """Warm-up calls, timed calls and a time cap per row, by device, mode and model size."""
+    """Warm-up calls, timed calls and a time cap per row, by device, mode and model size (--rounds and
+    --max_seconds override the last two)."""
     if args.device == "cuda":
-        return {"warmup": 5, "iters": 20, "max_seconds": 60.0}
-    if args.quick:
-        return {"warmup": 1, "iters": 2, "max_seconds": 3.0}
-    if config_name == "paper":
-        return {"warmup": 1, "iters": 2, "max_seconds": 30.0}
-    return {"warmup": 2, "iters": 10, "max_seconds": 8.0}
+        plan = {"warmup": 5, "iters": 20, "max_seconds": 60.0}
+    elif args.quick:
+        plan = {"warmup": 1, "iters": 3, "max_seconds": 4.0}
+    elif config_name == "paper":
+        plan = {"warmup": 1, "iters": 3, "max_seconds": 30.0}
+    else:
+        plan = {"warmup": 2, "iters": 10, "max_seconds": 15.0}
+    if args.rounds:
+        plan["iters"] = args.rounds
+    if args.max_seconds:
+        plan["max_seconds"] = args.max_seconds
+    return plan
 
 
 def train_variants(args, config_name: str) -> list:
     variants = bench_train.VARIANTS
     if args.device == "cpu" and (args.quick or config_name == "paper"):
-        # On 2 cores one 128 px iteration takes seconds: the baseline and the main options only.
-        keep = {"eager fp32, explicit attention", "fused attention", "fused + bf16 + channels_last"}
-        if not args.quick and config_name != "paper":
-            keep |= {"fused + channels_last", "fused + bf16 autocast"}
+        # On 2 cores one 128 px iteration takes seconds: the baseline, the defaults and the main options only.
+        keep = {bench_train.BASELINE.name, "fused attention", "explicit + channels_last", bench_train.DEFAULT.name,
+                bench_train.DEFAULT_BF16.name}
+        if config_name != "paper":
+            keep |= {"fused + channels_last", "fused + bf16 + channels_last"}
         variants = [v for v in variants if v.name in keep or (v.compile and config_name != "paper")]
+    if args.device == "cpu" and config_name == "paper" and not cpu_has_native_bf16():
+        # Emulated bf16 takes minutes per 128 px iteration on such a CPU (about 8x fp32 at 32 px).
+        variants = [v for v in variants if v.mixed_precision != "bf16"]
     return variants
 
 
@@ -200,6 +228,7 @@ def run_attention(args, device, progress) -> list[Row]:
     rows = []
     batch = 64 if args.device == "cuda" else (2 if args.quick else 4)
     warmup, rounds = (5, 20) if args.device == "cuda" else ((1, 2) if args.quick else (2, 6))
+    rounds = args.rounds or rounds
     for side in (32, 64):
         progress.set_description(f"attention {side}x{side}")
         rows += bench_attention.measure_side(side, batch, device, warmup, rounds, args.interleave)
@@ -233,6 +262,10 @@ def _load_average() -> float | None:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     diffusers_logging.set_verbosity_error()  # the "cast with to()" notice of the bf16 rows is expected here
+    if args.suite == "gpu":
+        import gpu_suite
+
+        return gpu_suite.run_suite(args)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -291,6 +324,10 @@ def main(argv=None) -> dict:
     for name, count in counts.items():
         print(f"FLOPs per image, {name}: " + ", ".join(f"{k} {v:.4g}" for k, v in count.items()))
     print(format_table(rows))
+    header["default_check"] = default_vs_best(rows)
+    if header["default_check"]:
+        print("\nDefault paths against the fastest eager row of the same dtype in their group:")
+        print(format_default_check(header["default_check"]))
     print(f"\n{len(rows)} rows in {header['wall_seconds']} s; load average (1 min) at start "
           f"{header['load_average_at_start']}, at end {header['load_average_at_end']}")
     if args.json:

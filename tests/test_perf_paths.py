@@ -205,25 +205,22 @@ def test_folded_weight_is_the_eval_spectral_norm_weight():
 # -- one training step through the trainer's step ------------------------------------------------------
 
 
-def build_step(tmp_path, attention: str, mixed_precision: str = "no", channels_last: bool = False,
-               compile: bool = False):
-    """SAGANTrainStep assembled as trainer.train does, from the shapes-tiny preset."""
+def build_step(tmp_path, **speed):
+    """SAGANTrainStep assembled as trainer.train does, from the shapes-tiny preset with `speed` settings
+    (attention_implementation, mixed_precision, channels_last, compile; the trainer's defaults otherwise)."""
     AcceleratorState._reset_state(reset_partial_state=True)
     GradientState._reset_state()
-    config = make_config(
-        "shapes-tiny", output_dir=str(tmp_path / f"run-{attention}-{mixed_precision}-{channels_last}"),
-        mixed_precision=mixed_precision, channels_last=channels_last, compile=compile, num_classes=NUM_CLASSES,
-    )
+    name = "-".join(f"{k}={v}" for k, v in sorted(speed.items())) or "defaults"
+    config = make_config("shapes-tiny", output_dir=str(tmp_path / f"run-{name}"), num_classes=NUM_CLASSES, **speed)
     accelerator = make_accelerator(config)
     torch.manual_seed(0)
     generator, discriminator = build_models(config, NUM_CLASSES)
     for model in (generator, discriminator):
-        set_attention_implementation(model, attention)
         with torch.no_grad():
             for block in model.attentions.values():
                 block.gamma.fill_(0.7)
-    step = assemble_training(accelerator, config, generator, discriminator, NUM_CLASSES).step
-    return step, config
+    prepared = assemble_training(accelerator, config, generator, discriminator, NUM_CLASSES)
+    return prepared.step, config
 
 
 def run_one_step(tmp_path, **options):
@@ -244,18 +241,22 @@ def run_one_step(tmp_path, **options):
 
 @pytest.fixture(scope="module")
 def plain_step(tmp_path_factory):
-    return run_one_step(tmp_path_factory.mktemp("plain"), attention="explicit")
+    return run_one_step(tmp_path_factory.mktemp("plain"), attention_implementation="explicit", channels_last=False)
 
 
 @pytest.mark.parametrize(
     "options, loss_tol, min_cosine",
     [
-        (dict(attention="fused"), 1e-4, 0.99),
-        (dict(attention="fused", channels_last=True), 1e-4, 0.99),
-        (dict(attention="fused", mixed_precision="bf16"), 5e-2, 0.8),
-        (dict(attention="fused", mixed_precision="bf16", channels_last=True), 5e-2, 0.8),
+        (dict(attention_implementation="fused", channels_last=False), 1e-4, 0.99),
+        (dict(attention_implementation="fused", channels_last=True), 1e-4, 0.99),
+        (dict(attention_implementation="explicit", channels_last=True), 1e-4, 0.99),
+        (dict(), 1e-4, 0.99),  # the trainer's defaults
+        (dict(attention_implementation="fused", mixed_precision="bf16", channels_last=False), 5e-2, 0.8),
+        (dict(attention_implementation="fused", mixed_precision="bf16", channels_last=True), 5e-2, 0.8),
+        (dict(mixed_precision="bf16"), 5e-2, 0.8),  # the defaults with bf16
     ],
-    ids=["fused", "fused-channels_last", "fused-bf16", "fused-bf16-channels_last"],
+    ids=["fused", "fused-channels_last", "explicit-channels_last", "defaults", "fused-bf16",
+         "fused-bf16-channels_last", "defaults-bf16"],
 )
 def test_one_training_step_matches_the_plain_path(tmp_path, plain_step, options, loss_tol, min_cosine):
     plain_metrics, plain_update = plain_step
@@ -299,7 +300,7 @@ def test_compiled_generator_forward_matches_eager():
 @pytest.mark.skipif(not compile_enabled, reason="SAGAN_HF_SKIP_COMPILE_TESTS=1")
 def test_one_compiled_training_step_matches_the_plain_path(tmp_path, plain_step):
     plain_metrics, plain_update = plain_step
-    metrics, update = run_one_step(tmp_path, attention="fused", compile=True)
+    metrics, update = run_one_step(tmp_path, attention_implementation="fused", compile=True)
     for name in ("d_loss", "g_loss"):
         assert abs(metrics[name] - plain_metrics[name]) <= 1e-3 * max(1.0, abs(plain_metrics[name])), name
     cosine = torch.nn.functional.cosine_similarity(update, plain_update, dim=0)

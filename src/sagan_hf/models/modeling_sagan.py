@@ -130,13 +130,45 @@ class AutocastSafeSpectralNorm(_SpectralNorm):
     On CUDA, autocast runs `torch.mv` in bf16: u, v and sigma would only be bf16-accurate, a random
     rescaling of every weight at every step. With autocast off they stay in the weight's own dtype
     (fp32 in mixed-precision training). Same state-dict keys as torch's parametrisation.
+
+    `fold_for_sampling` may store the eval-mode W / sigma here (a plain attribute, outside the state
+    dict); see "Sampling-only speed-ups" below for when it is read and when it is dropped.
     """
 
+    sampling_weight = None  # (W / sigma, key) stored by `fold_for_sampling`
+
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        stored = stored_sampling_weight(self, weight)
+        if stored is not None:
+            return stored
         if weight.is_meta:  # models built empty for loading: no autocast on meta tensors, nothing to compute
             return super().forward(weight)
         with torch.autocast(weight.device.type, enabled=False):
             return super().forward(weight)
+
+    def train(self, mode: bool = True):
+        if mode:
+            self.sampling_weight = None  # training: back to the live spectral norm and its power iteration
+        return super().train(mode)
+
+    def _apply(self, fn, recurse=True):
+        self.sampling_weight = None  # moved or cast: the stored weight belongs to the old tensors
+        return super()._apply(fn, recurse)
+
+    def __getstate__(self):  # copies and pickles leave the stored weight behind: it belongs to these tensors
+        return {k: v for k, v in self.__dict__.items() if k != "sampling_weight"}
+
+    @torch.no_grad()
+    def fold_for_sampling(self, weight: torch.Tensor, memory_format=torch.contiguous_format) -> bool:
+        """Store the eval-mode W / sigma of `weight` (this parametrisation's `original`), 4-d weights in
+        `memory_format`, unless a current one is stored already; True when it was (re)computed."""
+        if self.training or weight.is_meta or weight.is_inference() or stored_sampling_weight(self, weight) is not None:
+            return False
+        self.sampling_weight = None
+        value = self(weight)
+        value = value.contiguous(memory_format=memory_format) if value.ndim == 4 else value
+        self.sampling_weight = (value, _sampling_key(self, weight))
+        return True
 
 
 def sn(module: nn.Module) -> nn.Module:
@@ -413,6 +445,45 @@ def _own_parametrized_class(module: nn.Module) -> None:
 def is_spectral_norm_folded(model: nn.Module) -> bool:
     """True when no weight of `model` is parametrised any more."""
     return not spectral_normed_modules(model)
+
+
+# Sampling mode without touching the state dict: each spectral-norm weight's eval-mode value stored on
+# its parametrisation and read instead of recomputed, while nothing it depends on has changed.
+
+def _sampling_key(parametrization: nn.Module, weight: torch.Tensor) -> tuple:
+    # An in-place change (optimiser or EMA step, load_state_dict) bumps a tensor's version counter.
+    return (weight.data_ptr(), weight._version, parametrization._u._version, parametrization._v._version,
+            weight.dtype, weight.device)
+
+
+def stored_sampling_weight(parametrization: nn.Module, weight: torch.Tensor) -> torch.Tensor | None:
+    """The stored W / sigma when it may stand in for computing it: eval mode, no autograd, not under
+    torch.compile (which traces the computation instead), and W, u, v unchanged since it was stored."""
+    if torch.compiler.is_compiling():  # first, so that dynamo does not guard on the stored tensor
+        return None
+    stored = parametrization.sampling_weight
+    if stored is None or parametrization.training or torch.is_grad_enabled():
+        return None
+    value, key = stored
+    return value if key == _sampling_key(parametrization, weight) else None
+
+
+def fold_for_sampling(model: nn.Module, memory_format: torch.memory_format = torch.contiguous_format) -> int:
+    """Store every spectral-norm weight of an eval-mode `model` as W / sigma, conv weights in `memory_format`.
+
+    Later no-grad, eval-mode forwards read the stored weights (a channels_last conv weight also makes the
+    activations channels_last). Unlike `fold_spectral_norm` the parametrisations stay: the state dict and
+    `save_pretrained` are unchanged; `train()`, `.to()` and any in-place change of W, u or v drop or
+    bypass the stored weights. Weights already stored and current are kept; the cost is one extra copy
+    of the spectral-norm weights. Returns how many weights were (re)computed.
+    """
+    if model.training:
+        raise ValueError("fold_for_sampling needs a model in eval mode (call model.eval() first)")
+    return sum(
+        m.parametrizations.weight[0].fold_for_sampling(m.parametrizations.weight.original, memory_format)
+        for m in spectral_normed_modules(model)
+        if isinstance(m.parametrizations.weight[0], AutocastSafeSpectralNorm)
+    )
 
 
 # ------------------------------------------------------------------------------------------------

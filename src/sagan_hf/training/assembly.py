@@ -1,19 +1,25 @@
-"""Turn fresh networks into a ready training step: EMA, optimisers, `accelerator.prepare`, SAGANTrainStep.
+"""Turn fresh networks into a ready training step: speed settings, EMA, optimisers, `accelerator.prepare`,
+SAGANTrainStep.
 
 Shared by the trainer, the benchmarks and the tests, so all of them measure and check the same step.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import torch
 from accelerate import Accelerator
 
-from ..models import SAGANDiscriminator, SAGANGenerator
-from .config import TrainConfig
+from ..models import SAGANDiscriminator, SAGANGenerator, set_attention_implementation
+from .config import TrainConfig, resolve_train_batch_size
 from .ema import GeneratorEMA
 from .train_step import SAGANTrainStep, make_adam
+
+# `attention_implementation="auto"` takes the explicit path on a CPU only while its maps stay under this
+# share of the machine's memory (the rest holds activations, weights and the data pipeline).
+EXPLICIT_ATTENTION_MEMORY_SHARE = 0.25
 
 
 @dataclass
@@ -26,6 +32,54 @@ class PreparedTraining:
     optimizer_d: torch.optim.Optimizer
     ema: GeneratorEMA
     step: SAGANTrainStep
+    attention_implementation: str  # what "auto" resolved to (or the explicit setting)
+
+
+def explicit_attention_bytes(generator: SAGANGenerator, discriminator: SAGANDiscriminator, batch_size: int) -> int:
+    """Memory of the explicit path's N x N/4 maps in one training iteration's largest pass.
+
+    Per attention layer and image: logits and softmax output, fp32, N * N/4 each for an r x r map. The
+    D step runs D on real + fake (2 x batch); the G step keeps G's and D's maps for one backward.
+    """
+    def maps_per_image(model) -> int:
+        return sum(int(r) ** 4 // 4 for r in model.attentions)
+
+    largest_pass = max(2 * maps_per_image(discriminator), maps_per_image(generator) + maps_per_image(discriminator))
+    return 2 * 4 * batch_size * largest_pass
+
+
+def physical_memory_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether oneDNN runs bf16 natively on this CPU (AVX-512 BF16 or AMX); without it bf16 is emulated."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def resolve_attention_implementation(
+    requested: str, device: torch.device, explicit_map_bytes: int, bf16: bool = False
+) -> str:
+    """"fused" or "explicit" for a run; "auto" takes the faster one that fits.
+
+    On a CPU the explicit path is the faster one (docs/benchmarks.md) while its maps (`explicit_map_bytes`)
+    fit in memory, except under bf16 autocast on a CPU without native bf16, where its emulated bf16 matmuls
+    and softmax make it the slower one. On CUDA the fused kernels are both faster and O(N) in memory (the
+    paper's model would otherwise hold about 17 GB of maps at batch 256); other devices keep fused, the
+    model's default.
+    """
+    if requested != "auto":
+        return requested
+    if device.type != "cpu" or (bf16 and not cpu_has_native_bf16()):
+        return "fused"
+    memory = physical_memory_bytes()
+    return "explicit" if memory and explicit_map_bytes <= EXPLICIT_ATTENTION_MEMORY_SHARE * memory else "fused"
 
 
 def assemble_training(
@@ -35,10 +89,16 @@ def assemble_training(
     discriminator: SAGANDiscriminator,
     num_classes: int,
 ) -> PreparedTraining:
-    """EMA copy of `generator`, TTUR Adam for both nets, `accelerator.prepare`, and the training step."""
-    if config.channels_last:
-        generator.to(memory_format=torch.channels_last)
-        discriminator.to(memory_format=torch.channels_last)
+    """Speed settings, EMA copy of `generator`, TTUR Adam for both nets, `accelerator.prepare`, the step."""
+    batch_size = resolve_train_batch_size(config, accelerator.num_processes)
+    attention = resolve_attention_implementation(
+        config.attention_implementation, accelerator.device,
+        explicit_attention_bytes(generator, discriminator, batch_size), bf16=accelerator.mixed_precision == "bf16",
+    )
+    for model in (generator, discriminator):
+        set_attention_implementation(model, attention)
+        if config.channels_last:
+            model.to(memory_format=torch.channels_last)
     ema = GeneratorEMA(generator, config.ema_decay, config.ema_start_step, config.ema_warmup)
     ema.model.to(accelerator.device)
     betas = (config.adam_beta1, config.adam_beta2)
@@ -54,4 +114,4 @@ def assemble_training(
     )
     generator.train()
     discriminator.train()
-    return PreparedTraining(generator, discriminator, optimizer_g, optimizer_d, ema, step)
+    return PreparedTraining(generator, discriminator, optimizer_g, optimizer_d, ema, step, attention)

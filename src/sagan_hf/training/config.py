@@ -16,6 +16,7 @@ from ..options import option
 
 MIXED_PRECISION_CHOICES = ("no", "bf16", "fp16")
 REPORT_TO_CHOICES = ("tensorboard", "wandb", "comet_ml", "mlflow", "all", "none")
+ATTENTION_IMPLEMENTATION_CHOICES = ("auto", "fused", "explicit")
 
 
 def parse_resolution_list(text: str) -> tuple[int, ...]:
@@ -96,7 +97,14 @@ class TrainConfig(DataOptions):
         choices=MIXED_PRECISION_CHOICES, group="speed")
     compile: bool = option(False, "torch.compile both nets", group="speed")
     compile_backend: str = option("inductor", "torch.compile backend", group="speed")
-    channels_last: bool = option(False, "channels_last memory format", group="speed")
+    channels_last: bool = option(
+        True, "channels_last memory format for both nets and the real batches (exact; faster on CPUs and GPUs)",
+        group="speed")
+    attention_implementation: str = option(
+        "auto", "self-attention path: 'fused' (scaled_dot_product_attention, never builds the N x N/4 maps), "
+        "'explicit' (builds them), or 'auto': explicit on a CPU when the maps fit in memory (faster there), "
+        "else fused; the resolved choice is recorded in train_config.json",
+        choices=ATTENTION_IMPLEMENTATION_CHOICES, group="speed")
 
     # Hub
     push_to_hub: bool = option(False, "push the EMA pipeline at the end", group="hub")
@@ -128,6 +136,19 @@ class TrainConfig(DataOptions):
         values["g_attention_resolutions"] = list(self.g_attention_resolutions)
         values["d_attention_resolutions"] = list(self.d_attention_resolutions)
         return values
+
+
+def resolve_train_batch_size(config: TrainConfig, num_processes: int) -> int:
+    """Per-process micro-batch: `train_batch_size`, or `global_batch_size` split over processes and accumulation."""
+    if config.train_batch_size is not None:
+        return config.train_batch_size
+    parts = num_processes * config.gradient_accumulation_steps
+    if config.global_batch_size % parts:
+        raise ValueError(
+            f"global_batch_size={config.global_batch_size} does not split evenly over {num_processes} processes x "
+            f"{config.gradient_accumulation_steps} accumulation steps; set --train_batch_size per process instead"
+        )
+    return config.global_batch_size // parts
 
 
 def check_combinations(config: TrainConfig) -> None:

@@ -29,7 +29,7 @@ from . import checkpointing
 from .agreement import decide_on_main
 from .assembly import assemble_training
 from .callbacks import TrainCallback
-from .config import TrainConfig
+from .config import TrainConfig, resolve_train_batch_size
 from .disk_full import is_disk_full, watch_writes
 from .errors import CheckpointWriteError, NonFiniteTrainingError
 from .graceful_stop import StopRequest, signal_name, started_by_a_launcher
@@ -69,19 +69,6 @@ class TrainResult:
     stopped_by_signal: str | None = None  # e.g. "SIGTERM": stopped early after a checkpoint of `global_step`
     stop_reason: str | None = None  # e.g. "received SIGTERM", "the launcher (pid 41) exited"
     exit_status: int = 0  # what the command exits with: 0, or 128 + the signal number
-
-
-def resolve_train_batch_size(config: TrainConfig, num_processes: int) -> int:
-    """Per-process micro-batch: `train_batch_size`, or `global_batch_size` split over processes and accumulation."""
-    if config.train_batch_size is not None:
-        return config.train_batch_size
-    parts = num_processes * config.gradient_accumulation_steps
-    if config.global_batch_size % parts:
-        raise ValueError(
-            f"global_batch_size={config.global_batch_size} does not split evenly over {num_processes} processes x "
-            f"{config.gradient_accumulation_steps} accumulation steps; set --train_batch_size per process instead"
-        )
-    return config.global_batch_size // parts
 
 
 def build_models(config: TrainConfig, num_classes: int) -> tuple[SAGANGenerator, SAGANDiscriminator]:
@@ -247,6 +234,9 @@ def _train(
                 "hardware": _hardware(accelerator), "num_processes": world, "per_process_batch_size": batch_size,
                 "images_per_step": images_per_step, "num_classes": num_classes, "class_names": stream.class_names,
                 "torch_version": torch.__version__,
+                # what attention_implementation="auto" resolved to on this device and batch
+                "attention_implementation": prepared.attention_implementation,
+                "attention_implementation_requested": config.attention_implementation,
             }
             (output_dir / "train_config.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
 
