@@ -20,6 +20,7 @@ COMMANDS = {
     "push": "push",
     "convert": "convert",
     "demo": "demo",
+    "explore": "explore",
 }
 
 
