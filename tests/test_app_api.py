@@ -44,7 +44,7 @@ def test_both_endpoints_are_named_and_work_with_defaults_only(client):
     assert [item["caption"] for item in samples] == [f"circle, seed {i}" for i in range(4)]
     assert all(p.shape == (256, 256, 3) for p in _pngs(samples))
     attention = client.predict(api_name="/attention")
-    assert [item["caption"].split(":")[0] for item in attention] == ["circle, seed 0", "16x16 layer (gamma +0.50)"]
+    assert [item["caption"].split(":")[0] for item in attention] == ["circle, seed 0", "16x16 layer, gamma +0.50"]
     assert "query pixel (16, 16)" in attention[0]["caption"]
 
 

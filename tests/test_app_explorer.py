@@ -90,7 +90,7 @@ def test_attention_images_follow_the_query_and_match_the_one_query_rows():
     near = explorer.attention("square", 3, 0, 1, 2, 3)
     far = explorer.attention("square", 3, 0, 1, 28, 25)
     assert len(near) == 2 and near[0][1] == "square, seed 4: query pixel (2, 3)"
-    assert near[1][1].startswith("16x16 layer (gamma +0.50): query cell (1, 1)")
+    assert near[1][1].startswith("16x16 layer, gamma +0.50: query cell (1, 1)")
     assert not np.array_equal(_pixels(near[1][0]), _pixels(far[1][0]))
     # The overlay's heat comes from the same row that the explicit map holds for that query.
     pipe = explorer.pipe

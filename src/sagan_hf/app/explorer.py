@@ -133,8 +133,8 @@ class Explorer:
         base = self.enlarge(image)
         results = [(self._mark(base, x, y), f"{class_name}, seed {seed + index}: query pixel ({x}, {y})")]
         for layer in layers:
-            caption = (f"{layer.resolution}x{layer.resolution} layer (gamma {layer.gamma:+.2f}): query cell "
-                       f"{layer.cell}, peak weight {layer.weights.max():.3f}")
+            caption = (f"{layer.resolution}x{layer.resolution} layer, gamma {layer.gamma:+.2f}: query cell {layer.cell}, "
+                       f"peak {layer.weights.max():.3f}")
             results.append((self._mark(heat_overlay(base, layer.weights), x, y), caption))
         return results
 

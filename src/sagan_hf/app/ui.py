@@ -79,22 +79,23 @@ def build_ui(explorer: Explorer, title: str = TITLE) -> gr.Blocks:
                 generate_button = gr.Button("Generate", variant="primary", elem_id="generate")
             with gr.Column(scale=2):
                 samples = gr.Gallery(label="samples (click one to query it)", format="png", columns=4,
-                                     object_fit="contain", elem_id="samples")
+                                     object_fit="contain", height="auto", elem_id="samples")
         with gr.Row():
             with gr.Column(scale=1):
                 query_image = gr.Image(label="click a pixel", type="pil", format="png", interactive=False,
                                        elem_id="query-image")
                 with gr.Row():
-                    image_index = gr.Number(0, label="image", precision=0, minimum=0, elem_id="image-index")
+                    image_index = gr.Number(0, label="image", precision=0, minimum=0, min_width=60,
+                                            elem_id="image-index")
                     x = gr.Number(side // 2, label=f"x (0-{side - 1})", precision=0, minimum=0, maximum=side - 1,
-                                  elem_id="query-x")
+                                  min_width=60, elem_id="query-x")
                     y = gr.Number(side // 2, label=f"y (0-{side - 1})", precision=0, minimum=0, maximum=side - 1,
-                                  elem_id="query-y")
+                                  min_width=60, elem_id="query-y")
                 attention_button = gr.Button("Show attention at (x, y)", elem_id="show-attention")
             with gr.Column(scale=2):
                 attention_maps = gr.Gallery(label="where the query attends, per attention layer", format="png",
                                             columns=1 + len(explorer.attention_resolutions), object_fit="contain",
-                                            elem_id="attention")
+                                            height="auto", elem_id="attention")
 
         controls = [class_name, seed, truncation]
         # The page's own events get names of their own, so that the public names stay free.
