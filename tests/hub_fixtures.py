@@ -59,7 +59,13 @@ def assert_same_images(actual, expected) -> None:
 
 def python_blocks(markdown: str) -> list[str]:
     """The ```python code blocks of a Markdown text."""
-    return re.findall(r"```python\n(.*?)```", markdown, flags=re.S)
+    return code_blocks(markdown, "python")
+
+
+def code_blocks(markdown: str, language: str, containing: str = "") -> list[str]:
+    """The code blocks of one language in a Markdown text, optionally only those containing a string."""
+    blocks = re.findall(rf"```{language}\n(.*?)```", markdown, flags=re.S)
+    return [block for block in blocks if containing in block]
 
 
 def files_containing(folders: list[Path], needle: str) -> list[Path]:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import yaml
-from hub_fixtures import NUM_CLASSES, python_blocks, tiny_pipeline
+from hub_fixtures import NUM_CLASSES, code_blocks, python_blocks, tiny_pipeline
 from hub_server import LoopbackHubServer
 
 from sagan_hf import SAGANGenerator, SAGANPipeline
@@ -190,10 +190,58 @@ def test_usage_snippet_from_the_card_runs(hub_server, tmp_path, monkeypatch):
     push_pipeline_to_hub(tiny_pipeline(seed=7, with_discriminator=False), repo_id,
                          token=LoopbackHubServer.VALID_TOKEN, include_images=False)
     card = open(hf_hub_download(repo_id, "README.md", cache_dir=tmp_path / "c")).read()
-    (snippet,) = python_blocks(card)
+    (snippet,) = code_blocks(card, "python", containing="from sagan_hf")  # diffusers' own: test_hub_remote_code
     assert f'SAGANPipeline.from_pretrained("{repo_id}")' in snippet
     assert "pip install sagan-hf" in card
     monkeypatch.chdir(tmp_path)
     exec(compile(snippet, "model_card_snippet", "exec"), {})
     saved = sorted(p.name for p in tmp_path.glob("sagan_sample_*.png"))
     assert saved == [f"sagan_sample_{i}.png" for i in range(4)]
+
+
+NAMES = {0: "circle", 1: "square, box", 2: "tri|angle", 3: "it's", 4: "star"}
+
+
+def test_card_shows_both_ways_to_load_and_the_risk_of_remote_code(pipeline):
+    text = str(render_model_card(pipeline, "org/sagan-tiny"))
+    (diffusers_snippet,) = code_blocks(text, "python", containing="DiffusionPipeline")
+    assert 'DiffusionPipeline.from_pretrained("org/sagan-tiny", trust_remote_code=True, revision="main")' in (
+        diffusers_snippet)
+    assert "from sagan_hf" not in diffusers_snippet
+    (package_snippet,) = code_blocks(text, "python", containing="from sagan_hf")
+    assert 'SAGANPipeline.from_pretrained("org/sagan-tiny")' in package_snippet
+    (command,) = code_blocks(text, "bash", containing="diffusers-cli")
+    assert "run -m org/sagan-tiny --trust-remote-code --revision main --device-map cpu --seed 0" in command
+    assert """--pipeline-kwargs '{"class_labels": [0, 1, 2, 3]}'""" in command
+    # what trust_remote_code runs, and why to pin a revision
+    assert "`trust_remote_code=True` runs that code on your\nmachine" in text
+    for path in ("pipeline_sagan.py", "generator/modeling_sagan.py", "discriminator/modeling_sagan.py"):
+        assert f"`{path}`" in text
+    assert "pin the commit you read with `revision=`" in text
+    assert "runs no code from this repository" in text and "pip install sagan-hf" in text
+    assert "snapshot_download" in text and "local_files_only=True" in text  # offline use
+    assert "does not know this pipeline class" not in text and "### Classes" not in text
+
+
+def test_card_shows_class_names_and_uses_them_in_the_snippets(pipeline):
+    named = SAGANPipeline(generator=pipeline.generator, discriminator=None, id2label=NAMES)
+    text = str(render_model_card(named, "org/sagan-named"))
+    assert "### Classes" in text and "<summary>The 5 classes</summary>" in text
+    table = text.split("| Index | Name |\n|---|---|\n")[1].split("\n\n")[0]
+    assert table.splitlines() == ["| 0 | circle |", "| 1 | square, box |", "| 2 | tri\\|angle |", "| 3 | it's |",
+                                  "| 4 | star |"]  # "|" escaped: the table stays a table
+    for block in code_blocks(text, "python", containing="class_labels="):
+        assert """class_labels=["circle", "square", "tri|angle", "it's"]""" in block
+    (command,) = code_blocks(text, "bash", containing="diffusers-cli")
+    import shlex
+
+    kwargs = shlex.split(command.replace("\\\n", " "))
+    assert json.loads(kwargs[kwargs.index("--pipeline-kwargs") + 1]) == {
+        "class_labels": ["circle", "square", "tri|angle", "it's"]}  # the shell quoting survives the quote
+
+
+def test_class_names_shared_by_two_classes_fall_back_to_indices_in_the_snippets(pipeline):
+    names = {0: "crane", 1: "crane", 2: "c", 3: "d", 4: "e"}  # ImageNet has two "crane" classes
+    named = SAGANPipeline(generator=pipeline.generator, discriminator=None, id2label=names)
+    text = str(render_model_card(named, "org/sagan-crane"))
+    assert "class_labels=[0, 1, 2, 3]" in text and "| 1 | crane |" in text

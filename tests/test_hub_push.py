@@ -124,7 +124,8 @@ def test_files_of_an_earlier_push_that_are_gone_now_are_deleted(hub_server):
         return [s.rfilename for s in api.model_info(repo_id, revision=revision).siblings
                 if s.rfilename.startswith("discriminator/")]
 
-    assert discriminator_files(with_d.oid) and discriminator_files(without_d.oid) == []
+    assert "discriminator/modeling_sagan.py" in discriminator_files(with_d.oid)
+    assert discriminator_files(without_d.oid) == []  # weights, config and code of D are all gone
     index_path = hf_hub_download(repo_id, "model_index.json", revision=without_d.oid)
     model_index = json.loads(Path(index_path).read_text())
     assert model_index["discriminator"] == [None, None]

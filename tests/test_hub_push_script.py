@@ -46,6 +46,9 @@ def test_script_pushes_a_run_folder(hub_server, script_main, run_dir, tmp_path, 
     assert code == 0
     out = capsys.readouterr()
     assert "tester/sagan-script" in out.out
+    commit_id = HfApi(token=TOKEN).model_info("tester/sagan-script").sha
+    assert f'DiffusionPipeline.from_pretrained("tester/sagan-script", trust_remote_code=True, revision="{commit_id}")' in (
+        out.out)
     assert TOKEN not in out.out + out.err
 
     api = HfApi(token=TOKEN)

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..options import check_options, option
 from ..training.callbacks import TrainCallback
 from .arguments import add_dataclass_arguments, dataclass_from_args
-from .errors import run_reporting_errors
+from .errors import command_main
 
 DESCRIPTION = ("Train a small SAGAN on the built-in shapes set (preset shapes-demo: a fixed number of steps, about "
                "5 minutes on 2 CPU cores), then write sample grids per class, attention maps and the "
@@ -98,9 +98,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return run_reporting_errors(lambda: run(args))
+main = command_main(build_parser, run)
 
 
 if __name__ == "__main__":

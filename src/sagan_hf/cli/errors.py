@@ -25,6 +25,16 @@ def report_usage_error(message: str) -> int:
     return USAGE_ERROR_STATUS
 
 
+def command_main(build_parser: Callable, run: Callable) -> Callable[[list[str] | None], int]:
+    """The `main(argv)` of a sub-command module: parse, then `run(args)` reporting bad input in one line."""
+
+    def main(argv: list[str] | None = None) -> int:
+        args = build_parser().parse_args(argv)
+        return run_reporting_errors(lambda: run(args))
+
+    return main
+
+
 def run_reporting_errors(command: Callable[[], int | None]) -> int:
     """Run `command`; a ValueError (bad input) becomes one line on stderr and exit status 2."""
     try:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ..evaluation.runner import parse_metrics
 from ..options import check_options, option
 from .arguments import add_dataclass_arguments, dataclass_from_args
-from .errors import run_reporting_errors
+from .errors import command_main
 from .inception import InceptionOptions
 
 DESCRIPTION = "Score a SAGAN pipeline with FID, IS, KID and precision/recall; writes a JSON report."
@@ -76,9 +76,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return run_reporting_errors(lambda: run(args))
+main = command_main(build_parser, run)
 
 
 if __name__ == "__main__":

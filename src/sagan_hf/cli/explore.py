@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..options import check_options, option
 from .arguments import add_dataclass_arguments, dataclass_from_args
-from .errors import run_reporting_errors
+from .errors import command_main
 
 DESCRIPTION = ("Serve the attention explorer: generate images by class and seed, click a pixel and see where it "
                "attends in each self-attention layer (needs the `app` extra: pip install 'sagan-hf[app]').")
@@ -57,9 +57,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return run_reporting_errors(lambda: run(args))
+main = command_main(build_parser, run)
 
 
 if __name__ == "__main__":

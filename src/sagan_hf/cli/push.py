@@ -12,9 +12,10 @@ from pathlib import Path
 
 from ..options import check_options, option
 from .arguments import add_dataclass_arguments, dataclass_from_args
-from .errors import report_usage_error, run_reporting_errors
+from .errors import command_main
 
-DESCRIPTION = "Push a saved SAGAN pipeline to the Hugging Face Hub with a generated model card."
+DESCRIPTION = ("Push a saved SAGAN pipeline to the Hugging Face Hub with a generated model card, in a layout that "
+               "plain diffusers loads too (trust_remote_code=True).")
 EXAMPLES = """example:
   sagan-hf push --pipeline runs/x --repo_id me/sagan-x [--private] [--eval_report report.json]
   sagan-hf push --pipeline runs/x --repo_id me/sagan-x --space_repo me/sagan-x-explorer"""
@@ -90,7 +91,9 @@ def push(options: PushOptions) -> int:
         space_commit = push_space(options.space_repo, options.repo_id, revision=commit.oid, private=options.private,
                                   token=token, requirement=options.space_requirement)
         print(f"Space {options.space_repo} runs the attention explorer on it: {space_commit}")
-    print(f'Load it with: SAGANPipeline.from_pretrained("{options.repo_id}")')
+    print(f'Load it with: SAGANPipeline.from_pretrained("{options.repo_id}", revision="{commit.oid}")')
+    print(f'or without sagan-hf: DiffusionPipeline.from_pretrained("{options.repo_id}", trust_remote_code=True, '
+          f'revision="{commit.oid}")')
     return 0
 
 
@@ -98,9 +101,7 @@ def run(args: argparse.Namespace) -> int:
     return push(dataclass_from_args(PushOptions, args))
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return run_reporting_errors(lambda: run(args))
+main = command_main(build_parser, run)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..options import option
 from .arguments import add_dataclass_arguments, dataclass_from_args
-from .errors import run_reporting_errors
+from .errors import command_main
 
 DESCRIPTION = "Sample a SAGAN pipeline: a grid per class, a grid of all classes, and the attention-map figure."
 EXAMPLES = """examples:
@@ -74,9 +74,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return run_reporting_errors(lambda: run(args))
+main = command_main(build_parser, run)
 
 
 if __name__ == "__main__":

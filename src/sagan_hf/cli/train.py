@@ -12,7 +12,7 @@ import sys
 
 from ..training.config import PRESET_HELP, PRESETS, TrainConfig, make_config, parse_resolution_list
 from .arguments import text_parser, add_dataclass_arguments
-from .errors import run_reporting_errors
+from .errors import command_main
 
 DESCRIPTION = "Train a SAGAN (Zhang et al., 2019) with Accelerate on a datasets stream."
 
@@ -55,9 +55,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return run_reporting_errors(lambda: run(args))
+main = command_main(build_parser, run)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,14 @@ import json
 import math
 import os
 import re
+import shlex
 import sysconfig
 from pathlib import Path
 from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from .remote_code import remote_code_files
 
 LIBRARY_NAME = "sagan-hf"  # not "diffusers": the Hub would show a DiffusionPipeline snippet that cannot work
 PIPELINE_TAG = "unconditional-image-generation"
@@ -250,6 +253,32 @@ def _eval_results(report: dict, dataset_label: str | None) -> list[EvalResult]:
     return results
 
 
+# -- how to load ----------------------------------------------------------------------------------
+def _example_labels(pipeline) -> list:
+    """The classes of the usage snippets: up to four, by name when the pipeline has names that map back."""
+    count = min(4, pipeline.generator.config.num_classes)
+    id2label = pipeline.id2label
+    if id2label:
+        names = [id2label[index].split(",")[0].strip() for index in range(count)]
+        if pipeline.get_label_ids(names) == list(range(count)):  # not a synonym another class also has
+            return names
+    return list(range(count))
+
+
+def _loading_context(pipeline) -> dict:
+    """What the "How to use" part of the card shows: code files, example classes and the class names."""
+    conditional = pipeline.generator.config.num_classes > 0
+    example_labels = _example_labels(pipeline) if conditional else None
+    cli_kwargs = {"class_labels": example_labels} if conditional else {"batch_size": 4}
+    id2label = pipeline.id2label or {}
+    return {
+        "code_files": sorted(remote_code_files(pipeline)),
+        "example_labels": json.dumps(example_labels) if conditional else None,
+        "cli_pipeline_kwargs": shlex.quote(json.dumps(cli_kwargs)),
+        "class_names": [(index, _format_value(name)) for index, name in sorted(id2label.items())],
+    }
+
+
 # -- card -----------------------------------------------------------------------------------------
 def build_card_data(
     pipeline,
@@ -318,7 +347,6 @@ def render_model_card(
         "package_version": __version__,
         "conditional": conditional,
         "num_classes": generator_config.num_classes,
-        "example_labels": list(range(min(4, generator_config.num_classes))) if conditional else None,
         "resolution": generator_config.sample_size,
         "z_dim": generator_config.z_dim,
         "generator_params": f"{count_parameters(pipeline.generator):,}",
@@ -344,5 +372,6 @@ def render_model_card(
         "attention_image": attention_image,
         "sample_caption": sample_caption or "Samples from this model.",
         "attention_caption": attention_caption or "Self-attention of the generator.",
+        **_loading_context(pipeline),
     }
     return ModelCard.from_template(card_data, template_path=str(template_path()), **context)

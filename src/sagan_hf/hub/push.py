@@ -1,4 +1,8 @@
-"""Push a SAGAN pipeline to the Hugging Face Hub: weights, card and images in one commit."""
+"""Push a SAGAN pipeline to the Hugging Face Hub: weights, code, card and images in one commit.
+
+The repo gets the remote-code layout (see `remote_code.py`), so it loads with sagan-hf's
+`SAGANPipeline.from_pretrained` and with plain diffusers (`trust_remote_code=True`) alike.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,16 @@ from huggingface_hub import CommitInfo, HfApi, get_token
 
 from .card_images import ATTENTION_IMAGE, SAMPLES_IMAGE, save_card_images
 from .model_card import DEFAULT_LICENSE, render_model_card
+from .remote_code import CODE_FILE_PATTERNS, remote_code_files, save_remote_code_layout
 
 logger = logging.getLogger(__name__)
 
-# Files a pipeline folder may hold; anything else (pickles above all) is refused before upload.
+# Data files a pushed folder may hold, besides the package's own code files; anything else (pickles above
+# all, or any other Python file) is refused before upload.
 _ALLOWED_SUFFIXES = {".safetensors", ".json", ".md", ".png", ".txt"}
-# Remote files replaced by each push, so a repo never keeps stale weights (or old pickles) next to new ones.
+# Remote files replaced by each push, so a repo never keeps stale weights, code (or old pickles) next to new ones.
 _REPLACED_REMOTE_FILES = ["*.safetensors", "*/config.json", "model_index.json", "*.bin", "*.pkl", "*.pt",
-                          "*.pth", "*.ckpt", "*.msgpack", SAMPLES_IMAGE, ATTENTION_IMAGE]
+                          "*.pth", "*.ckpt", "*.msgpack", *CODE_FILE_PATTERNS, SAMPLES_IMAGE, ATTENTION_IMAGE]
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
 
 
@@ -52,14 +58,27 @@ def check_repo_id(repo_id: str) -> str:
 def _pipeline_for_upload(pipeline, include_discriminator: bool):
     if include_discriminator or getattr(pipeline, "discriminator", None) is None:
         return pipeline
-    return type(pipeline)(generator=pipeline.generator, discriminator=None)
+    return type(pipeline)(generator=pipeline.generator, discriminator=None, id2label=pipeline.id2label)
 
 
-def _check_no_pickles(folder: Path) -> None:
-    unsafe = [p for p in folder.rglob("*") if p.is_file() and p.suffix not in _ALLOWED_SUFFIXES]
+def check_upload_files(folder: Path, code_files: dict[str, bytes]) -> None:
+    """Refuse a folder holding anything but data files and exactly the package's code files.
+
+    `code_files` maps repo paths to the bytes each code file must have (see `remote_code_files`).
+    """
+    unsafe = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        name = path.relative_to(folder).as_posix()
+        if name in code_files:
+            if path.read_bytes() != code_files[name]:
+                unsafe.append(f"{name} (not the package's own file)")
+        elif path.suffix not in _ALLOWED_SUFFIXES:
+            unsafe.append(name)
     if unsafe:
-        names = ", ".join(str(p.relative_to(folder)) for p in unsafe)
-        raise RuntimeError(f"Refusing to upload files that are not safetensors/JSON/card files: {names}")
+        raise RuntimeError(
+            "Refusing to upload files that are not safetensors/JSON/card files or the package's code files "
+            f"({', '.join(sorted(code_files))}): {', '.join(unsafe)}"
+        )
 
 
 def push_pipeline_to_hub(
@@ -77,7 +96,9 @@ def push_pipeline_to_hub(
 ) -> CommitInfo:
     """Uploads `pipeline` with a rendered model card to `repo_id` in one commit.
 
-    The repo is created if needed. The pipeline is saved as safetensors only, the card (README.md) is
+    The repo is created if needed. The pipeline is saved as safetensors only, in the remote-code layout:
+    with the package's `pipeline_sagan.py` and `modeling_sagan.py` (byte for byte), so that plain diffusers
+    loads it with `trust_remote_code=True` and sagan-hf without running them. The card (README.md) is
     rendered from the pipeline config, `train_config` and `eval_report`, and a sample grid and an
     attention-map image are generated and uploaded with it. Pushing again replaces weights, card and
     images (a new commit; older commits stay reachable with `revision=`).
@@ -99,14 +120,15 @@ def push_pipeline_to_hub(
         `huggingface_hub.CommitInfo`: a `str` of the commit URL, with the commit id in `.oid`.
     """
     check_repo_id(repo_id)
+    to_upload = _pipeline_for_upload(pipeline, include_discriminator)
+    remote_code_files(to_upload)  # refuses anything but a SAGAN pipeline before the repo is created
     token = resolve_token(token)
     api = HfApi(token=token)
     api.create_repo(repo_id, private=private, exist_ok=True)
 
-    to_upload = _pipeline_for_upload(pipeline, include_discriminator)
     with tempfile.TemporaryDirectory(prefix="sagan_hf_push_") as tmp:
         folder = Path(tmp)
-        to_upload.save_pretrained(folder, safe_serialization=True)
+        code_files = save_remote_code_layout(to_upload, folder)
         images = save_card_images(to_upload, folder) if include_images else {}
         card = render_model_card(
             to_upload,
@@ -117,7 +139,7 @@ def push_pipeline_to_hub(
             **images,
         )
         card.save(folder / "README.md")
-        _check_no_pickles(folder)
+        check_upload_files(folder, code_files)
         commit = api.upload_folder(
             repo_id=repo_id,
             folder_path=folder,

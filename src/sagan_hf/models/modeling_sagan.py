@@ -128,8 +128,17 @@ class AutocastSafeSpectralNorm(_SpectralNorm):
 
 def sn(module: nn.Module) -> nn.Module:
     """Wrap `module.weight` in a spectral-norm parametrisation (one power iteration per training call)."""
-    parametrization = AutocastSafeSpectralNorm(module.weight, n_power_iterations=1, dim=0, eps=SPECTRAL_NORM_EPS)
-    parametrize.register_parametrization(module, "weight", parametrization)
+    weight = module.weight
+    if not weight.is_meta:
+        parametrization = AutocastSafeSpectralNorm(weight, n_power_iterations=1, dim=0, eps=SPECTRAL_NORM_EPS)
+        parametrize.register_parametrization(module, "weight", parametrization)
+        return module
+    # Built empty for loading (diffusers' default, and what device_map needs): torch's initial power
+    # iterations would run op by op through Python decompositions on meta tensors, seconds per model even
+    # for tiny ones. The checkpoint supplies u and v, so estimate them on a zero stand-in, then go meta.
+    stand_in = torch.zeros(weight.shape, dtype=weight.dtype, device="cpu")
+    parametrization = AutocastSafeSpectralNorm(stand_in, n_power_iterations=1, dim=0, eps=SPECTRAL_NORM_EPS)
+    parametrize.register_parametrization(module, "weight", parametrization.to("meta"), unsafe=True)
     return module
 
 

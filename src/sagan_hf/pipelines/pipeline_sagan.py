@@ -8,12 +8,14 @@ PIL and diffusers only, and takes its components as whatever `from_pretrained` b
 import contextlib
 import difflib
 import math
+import os
+import sys
 from dataclasses import dataclass
 
 import numpy as np
 import PIL.Image
 import torch
-from diffusers import DiffusionPipeline
+from diffusers import DiffusionPipeline, ModelMixin
 from diffusers.image_processor import VaeImageProcessor
 from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
@@ -72,6 +74,14 @@ def check_id2label(id2label, num_classes: int) -> dict[int, str] | None:
 
 # What `from_pretrained(repo_id)` needs from a Hub repo: configs, safetensors weights and the card.
 HUB_ALLOW_PATTERNS = ["model_index.json", "*/config.json", "*/*.safetensors", "README.md"]
+# The networks' module by the name a remote-code repo gives its file and by its name in the installed
+# package. The latter is looked up among imported modules only: loading never imports what a repo names.
+REMOTE_NETWORKS_MODULE = "modeling_sagan"
+PACKAGE_NETWORKS_MODULE = "sagan_hf.models.modeling_sagan"
+# `from_pretrained` arguments that say where files come from, and those each network's loader takes.
+DOWNLOAD_ARGUMENTS = ("cache_dir", "force_download", "local_files_only", "proxies", "revision", "token")
+MODEL_ARGUMENTS = ("device_map", "disable_mmap", "dtype", "low_cpu_mem_usage", "max_memory", "offload_folder",
+                   "torch_dtype", "use_safetensors", "variant")
 OUTPUT_TYPES = ("pil", "np", "pt")
 
 EXAMPLE_DOC_STRING = """
@@ -117,7 +127,8 @@ class SAGANPipeline(DiffusionPipeline):
     Pipeline for image generation with a Self-Attention GAN (Zhang et al., 2019).
 
     This model inherits from [`DiffusionPipeline`]. Load it with `SAGANPipeline.from_pretrained` (a local
-    folder or a Hub repo id); `DiffusionPipeline.from_pretrained` cannot resolve this third-party class.
+    folder or a Hub repo id), or, without sagan-hf installed, a pushed repo with
+    `DiffusionPipeline.from_pretrained(repo_id, trust_remote_code=True)`.
 
     Parameters:
         generator ([`SAGANGenerator`]): the generator (usually the EMA weights of a run).
@@ -134,8 +145,8 @@ class SAGANPipeline(DiffusionPipeline):
 
     def __init__(
         self,
-        generator: "SAGANGenerator",
-        discriminator: "SAGANDiscriminator | None" = None,
+        generator: ModelMixin,  # a SAGANGenerator (this file cannot import it: it travels alone)
+        discriminator: ModelMixin | None = None,
         id2label: dict[int, str] | None = None,
     ):
         super().__init__()
@@ -153,21 +164,64 @@ class SAGANPipeline(DiffusionPipeline):
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> "SAGANPipeline":
         """Load from a local folder or a Hub repo id (see `download`); takes diffusers' usual arguments.
 
-        Models are built directly on the CPU rather than empty on the meta device: registering spectral
-        norm runs power iterations, which are far slower on meta tensors than on real small ones.
+        Both layouts load: the package's own (what `save_pretrained` writes: model_index.json names
+        `sagan_hf.models...` modules) and the remote-code layout of a pushed repo (it names the repo's
+        `pipeline_sagan.py` and `modeling_sagan.py`). The latter is built from the installed package's
+        networks: no code from the repo runs here (`DiffusionPipeline.from_pretrained(repo,
+        trust_remote_code=True)` is the way that runs it, without sagan-hf installed).
+
+        Without a `device_map`, the networks are built on the CPU and then filled (`low_cpu_mem_usage=False`);
+        pass `low_cpu_mem_usage=True` for diffusers' empty (meta-device) models.
         """
         if kwargs.get("device_map") is None:
             kwargs.setdefault("low_cpu_mem_usage", False)
-        return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+        networks = sys.modules.get(PACKAGE_NETWORKS_MODULE)
+        if networks is None:  # this file runs as a repo's remote code: diffusers resolves the repo's files
+            return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+        folder = str(pretrained_model_name_or_path)
+        if not os.path.isdir(folder):
+            folder = cls.download(folder, **{key: kwargs.pop(key) for key in DOWNLOAD_ARGUMENTS if key in kwargs})
+        index = cls.load_config(folder)
+        if not isinstance(index.get("_class_name"), (list, tuple)):
+            return super().from_pretrained(folder, **kwargs)
+        return cls._from_remote_code_layout(folder, index, networks, kwargs)
+
+    @classmethod
+    def _from_remote_code_layout(cls, folder: str, index: dict, networks, kwargs: dict) -> "SAGANPipeline":
+        """Build the pipeline of a remote-code folder from the package's classes of the names it records."""
+        kwargs.pop("trust_remote_code", None)  # nothing from the folder runs, so there is nothing to trust
+        for key in DOWNLOAD_ARGUMENTS:
+            kwargs.pop(key, None)  # a local folder: nothing to fetch
+        parts = {name: kwargs.pop(name) for name in ("generator", "discriminator", "id2label") if name in kwargs}
+        unknown = sorted(set(kwargs) - set(MODEL_ARGUMENTS))
+        if unknown:
+            raise ValueError(f"Unexpected from_pretrained argument(s) {unknown}; a SAGAN pipeline takes "
+                             f"{sorted(MODEL_ARGUMENTS + DOWNLOAD_ARGUMENTS)} and its components by name")
+        for name in ("generator", "discriminator"):
+            if name in parts:
+                continue
+            library, class_name = index.get(name) or (None, None)
+            if class_name is None:
+                parts[name] = None
+                continue
+            model_class = getattr(networks, class_name, None) if library == REMOTE_NETWORKS_MODULE else None
+            if model_class is None:
+                raise ValueError(f"{folder}/model_index.json names {[library, class_name]} for the {name}; "
+                                 f"expected [{REMOTE_NETWORKS_MODULE!r}, a class of {PACKAGE_NETWORKS_MODULE}]")
+            parts[name] = model_class.from_pretrained(folder, subfolder=name, **kwargs)
+        parts.setdefault("id2label", index.get("id2label"))
+        return cls(**parts)
 
     @classmethod
     def download(cls, pretrained_model_name, **kwargs) -> str:
         """Fetch a Hub repo into the cache and return its folder.
 
-        diffusers 0.42 would look for a `generator/<module path>.py` file in the repo to resolve our
-        third-party class from a repo id (diffusers issue #6563); the class is already imported here,
-        so only the configs and weights are downloaded.
+        Only the configs, the weights and the card are fetched, never the repo's code files: the classes
+        are the installed package's. (diffusers 0.42 would also look for a `generator/<module path>.py`
+        file to resolve our third-party classes from a repo id: diffusers issue #6563.)
         """
+        if sys.modules.get(PACKAGE_NETWORKS_MODULE) is None:  # running as a repo's remote code
+            return super().download(pretrained_model_name, **kwargs)
         from huggingface_hub import snapshot_download
 
         return snapshot_download(
@@ -177,6 +231,7 @@ class SAGANPipeline(DiffusionPipeline):
             local_files_only=kwargs.get("local_files_only") or False,
             token=kwargs.get("token"),
             force_download=kwargs.get("force_download") or False,
+            proxies=kwargs.get("proxies"),
             allow_patterns=HUB_ALLOW_PATTERNS,
         )
 
