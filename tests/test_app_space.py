@@ -20,7 +20,9 @@ def test_the_space_runs_sagan_hf_explore_on_the_pinned_model_revision():
     namespace = {}
     exec(compile(files["app.py"], "app.py", "exec"), namespace)  # defines the constants; main() not run
     assert namespace["MODEL"] == "org/sagan-x" and namespace["REVISION"] == "0123abcd" * 5
-    assert namespace["main"].__module__ == "sagan_hf.cli.explore"
+    from sagan_hf.cli import explore
+
+    assert namespace["main"] is explore.main
     assert files["requirements.txt"] == "sagan-hf[app] @ git+https://example.org/sagan-hf\n"
     metadata = files["README.md"].split("---")[1]
     for line in ("sdk: gradio", f"sdk_version: {GRADIO_SDK_VERSION}", "app_file: app.py", "- org/sagan-x"):
