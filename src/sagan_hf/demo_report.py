@@ -7,12 +7,17 @@ images; the score is the fraction classified as the class they were generated fo
 import json
 from pathlib import Path
 
+import PIL.Image
+import PIL.ImageDraw
+import PIL.ImageFont
 import torch
 
-from .pipelines import SAGANPipeline
-from .visualization import write_samples
 from .data.shapes import SHAPES_CLASSES
 from .data.shapes.classifier import class_accuracy, train_shapes_classifier
+from .pipelines import SAGANPipeline
+from .visualization import class_rows_grid, upscale_small, write_samples
+
+NAMED_GRID = "samples_by_class.png"
 
 
 @torch.no_grad()
@@ -24,6 +29,31 @@ def class_following_accuracy(pipe: SAGANPipeline, classifier, samples_per_class:
         images = pipe(class_labels=[label] * samples_per_class, generator=generator, output_type="pt").images
         scores[name] = class_accuracy(classifier, images * 2 - 1, [label] * samples_per_class)
     return scores
+
+
+def named_rows_grid(pipe: SAGANPipeline, labels: list[str], per_class: int, seed: int) -> PIL.Image.Image:
+    """One row of samples per class, each row headed by its label (class name and score)."""
+    side = pipe.generator.config.sample_size
+    grid = upscale_small(class_rows_grid(pipe, range(len(labels)), per_class, seed), side)
+    row_height = grid.height // len(labels)
+    font = PIL.ImageFont.load_default(size=max(12, row_height // 5))
+    margin = max(int(PIL.ImageDraw.Draw(grid).textlength(label, font=font)) for label in labels) + row_height // 3
+    sheet = PIL.Image.new("RGB", (margin + grid.width, grid.height), (255, 255, 255))
+    sheet.paste(grid, (margin, 0))
+    draw = PIL.ImageDraw.Draw(sheet)
+    for row, label in enumerate(labels):
+        draw.text((row_height // 6, row * row_height + row_height // 2), label, fill=(0, 0, 0), font=font, anchor="lm")
+    return sheet
+
+
+def _class_names(pipe: SAGANPipeline) -> list[str]:
+    """The pipeline's class names, which must be the shapes classes in the classifier's order."""
+    num_classes = pipe.generator.config.num_classes
+    names = [pipe.id2label[i] for i in range(num_classes)] if pipe.id2label else list(SHAPES_CLASSES)
+    if names != list(SHAPES_CLASSES):
+        raise ValueError(f"the demo report scores a model trained on `shapes` (classes {', '.join(SHAPES_CLASSES)}); "
+                         f"this pipeline's classes are {', '.join(names)}")
+    return names
 
 
 def run_demo_report(pipeline_dir: str | Path, output_dir: str | Path, *, samples_per_class: int = 200,
@@ -38,9 +68,13 @@ def run_demo_report(pipeline_dir: str | Path, output_dir: str | Path, *, samples
             f"the demo report scores a model trained on `shapes` ({len(SHAPES_CLASSES)} classes); "
             f"this pipeline has num_classes={num_classes}"
         )
-    written = write_samples(pipe, output_dir, classes=range(num_classes), class_names=SHAPES_CLASSES, seed=seed)
+    names = _class_names(pipe)
+    written = write_samples(pipe, output_dir, classes=range(num_classes), class_names=names, seed=seed)
     classifier = train_shapes_classifier(resolution=pipe.generator.config.sample_size, max_seconds=classifier_seconds)
     per_class = class_following_accuracy(pipe, classifier, samples_per_class, seed)
+    labels = [f"{name} {per_class[name]:.0%}" for name in names]
+    named_rows_grid(pipe, labels, per_class=8, seed=seed).save(output_dir / NAMED_GRID)
+    written["samples_by_class"] = str(output_dir / NAMED_GRID)
     report = {
         "class_accuracy": sum(per_class.values()) / len(per_class),
         "class_accuracy_per_class": per_class,
@@ -67,5 +101,6 @@ def format_report(report: dict) -> str:
     training = report.get("training") or {}
     if training.get("global_step") is not None:
         lines.append(f"Trained {training['global_step']} steps in {training.get('train_time_seconds') or 0:.0f} s")
-    lines.append(f"Grids and attention maps: {Path(report['files']['samples_grid']).parent}")
+    lines.append(f"Samples by class name: {report['files']['samples_by_class']}; grids and attention maps: "
+                 f"{Path(report['files']['samples_grid']).parent}")
     return "\n".join(lines)

@@ -21,6 +21,7 @@ COMMANDS = {
     "push": ("push", "push a pipeline folder to the Hub with a model card"),
     "convert": ("convert", "convert published checkpoints of other code bases"),
     "demo": ("demo", "train the shapes demo and write its report"),
+    "explore": ("explore", "the attention explorer: a local web app (needs the app extra)"),
 }
 
 

@@ -18,7 +18,8 @@ from .loading import load_pipeline
 DESCRIPTION = ("Push a saved SAGAN pipeline to the Hugging Face Hub with a generated model card, in a layout that "
                "plain diffusers loads too (trust_remote_code=True).")
 EXAMPLES = """example:
-  sagan-hf push --pipeline runs/x --repo_id me/sagan-x [--private] [--eval_report report.json]"""
+  sagan-hf push --pipeline runs/x --repo_id me/sagan-x [--private] [--eval_report report.json]
+  sagan-hf push --pipeline runs/x --repo_id me/sagan-x --space_repo me/sagan-x-explorer"""
 
 
 @dataclass(kw_only=True)
@@ -37,6 +38,10 @@ class PushOptions:
     images: bool = option(True, "generate sample and attention images for the card")
     license: str | None = option(None, "license id of the weights for the card (default: the source's licence for "
                                  "a converted checkpoint, else apache-2.0)")
+    space_repo: str | None = option(None, "also create/update the Gradio Space 'namespace/name' that runs the attention "
+                                    "explorer (`sagan-hf explore`) on the pushed revision")
+    space_requirement: str | None = option(None, "the pip requirement the Space installs sagan-hf with (default: "
+                                           "sagan-hf[app]==<this version>; e.g. a git URL)")
 
     def __post_init__(self):
         check_options(self)
@@ -65,6 +70,11 @@ def push(options: PushOptions) -> int:
     if train_config_path is None and (folder / "train_config.json").is_file():
         train_config_path = folder / "train_config.json"
     check_repo_id(options.repo_id)
+    if options.space_repo:
+        from ..app.space import space_files
+
+        check_repo_id(options.space_repo)
+        space_files(options.repo_id, requirement=options.space_requirement)  # a bad requirement stops here
     train_config = load_json_report(train_config_path, "Training config") if train_config_path else None
     # written by `sagan-hf convert`: the card's "Converted from" section
     conversion_path = folder / "conversion.json"
@@ -79,6 +89,12 @@ def push(options: PushOptions) -> int:
         conversion=conversion,
     )
     print(f"Pushed {folder} to {options.repo_id}: {commit}")
+    if options.space_repo:
+        from ..app.space import push_space
+
+        space_commit = push_space(options.space_repo, options.repo_id, revision=commit.oid, private=options.private,
+                                  token=token, requirement=options.space_requirement)
+        print(f"Space {options.space_repo} runs the attention explorer on it: {space_commit}")
     print(f'Load it with: SAGANPipeline.from_pretrained("{options.repo_id}", revision="{commit.oid}")')
     print(f'or without sagan-hf: DiffusionPipeline.from_pretrained("{options.repo_id}", trust_remote_code=True, '
           f'revision="{commit.oid}")')

@@ -34,6 +34,7 @@ from .disk_full import is_disk_full, watch_writes
 from .errors import CheckpointWriteError, NonFiniteTrainingError
 from .graceful_stop import StopRequest, signal_name, started_by_a_launcher
 from .pipeline_export import build_pipeline, save_pipeline
+from .trackers import resolve_trackers, tracker_init_kwargs
 from ..visualization import fixed_validation_inputs, render_validation_grid
 from .run_lock import RunLock
 from .validation_images import save_and_log_grid
@@ -84,17 +85,6 @@ def build_models(config: TrainConfig, num_classes: int) -> tuple[SAGANGenerator,
     return generator, discriminator
 
 
-def _trackers(report_to: str) -> list[str] | None:
-    names = [name.strip() for name in report_to.split(",") if name.strip() and name.strip() != "none"]
-    if "tensorboard" in names:
-        try:
-            import tensorboard  # noqa: F401
-        except ImportError:
-            logger.warning("report_to=tensorboard but tensorboard is not installed: not logging to it")
-            names.remove("tensorboard")
-    return names or None
-
-
 def make_accelerator(config: TrainConfig) -> Accelerator:
     """The Accelerator of a run: mixed precision, trackers, project folder, optional torch.compile."""
     kwargs = {}
@@ -104,7 +94,7 @@ def make_accelerator(config: TrainConfig) -> Accelerator:
         kwargs["dynamo_plugin"] = TorchDynamoPlugin(backend=config.compile_backend)
     accelerator = Accelerator(
         mixed_precision=config.mixed_precision,
-        log_with=_trackers(config.report_to),
+        log_with=resolve_trackers(config.report_to),  # a missing tracker package stops here
         project_config=ProjectConfiguration(project_dir=config.output_dir, logging_dir=str(Path(config.output_dir) / "logs")),
         **kwargs,
     )
@@ -206,7 +196,7 @@ def _train(
         accelerator.load_state(str(resume_from))
         logger.info("resumed from %s at step %d", resume_from, state.global_step)
 
-    accelerator.init_trackers("sagan", config=_hparams(config))
+    accelerator.init_trackers("sagan", config=_hparams(config), init_kwargs=tracker_init_kwargs(output_dir))
     fixed_z, fixed_labels, grid_rows, grid_cols = fixed_validation_inputs(
         num_classes, config.z_dim, config.validation_images_per_class, config.validation_max_classes, config.seed
     )

@@ -4,7 +4,13 @@ Used by `sagan-hf sample`, the demo report, model cards and the trainer; `spread
 classes every one of them shows.
 """
 
-from .attention import DEFAULT_QUERY_POINTS, attention_map_for_query, attention_overlay_image, save_attention_maps
+from .attention import (
+    DEFAULT_QUERY_POINTS,
+    attention_map_for_query,
+    attention_overlay_image,
+    heat_overlay,
+    save_attention_maps,
+)
 from .classes import spread_classes
 from .grids import attention_figure, class_columns_grid, class_rows_grid, upscale_small, write_samples
 from .validation import fixed_validation_inputs, render_validation_grid
@@ -17,6 +23,7 @@ __all__ = [
     "class_columns_grid",
     "class_rows_grid",
     "fixed_validation_inputs",
+    "heat_overlay",
     "render_validation_grid",
     "save_attention_maps",
     "spread_classes",

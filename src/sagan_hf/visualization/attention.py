@@ -51,6 +51,18 @@ def attention_map_for_query(attention: torch.Tensor, query_point: tuple[float, f
     return attention[row * side + col].detach().float().reshape(side // 2, side // 2).cpu().numpy()
 
 
+def heat_overlay(base: PIL.Image.Image, heat: np.ndarray, alpha: float = 0.65) -> PIL.Image.Image:
+    """`base` (RGB) blended with the map `heat` (any 2-D size, stretched bilinearly over it) in the heat colours.
+
+    The map is min-max scaled first: attention is often nearly uniform, and contrast is what the
+    figure is for.
+    """
+    heat = np.asarray(heat, dtype=np.float64)
+    heat = (heat - heat.min()) / max(float(heat.max() - heat.min()), 1e-12)
+    heat_image = PIL.Image.fromarray(_heat_colours(heat)).resize(base.size, PIL.Image.BILINEAR)
+    return PIL.Image.blend(base.convert("RGB"), heat_image, alpha)
+
+
 def attention_overlay_image(
     images,
     attentions: Sequence[torch.Tensor] | torch.Tensor,
@@ -91,11 +103,7 @@ def attention_overlay_image(
         sheet.paste(base, (0, top))
         for index, point in enumerate(query_points):
             colour = _QUERY_COLOURS[index % len(_QUERY_COLOURS)]
-            heat = attention_map_for_query(attention[row], point)
-            # Min-max per map: attention is often nearly uniform, and contrast is what the figure is for.
-            heat = (heat - heat.min()) / max(float(heat.max() - heat.min()), 1e-12)
-            heat_image = PIL.Image.fromarray(_heat_colours(heat)).resize((cell_size, cell_size), PIL.Image.BILINEAR)
-            cell = PIL.Image.blend(base, heat_image, alpha)
+            cell = heat_overlay(base, attention_map_for_query(attention[row], point), alpha)
             left = (index + 1) * cell_size
             sheet.paste(cell, (left, top))
             draw.rectangle([left, top, left + cell_size - 1, top + cell_size - 1], outline=colour, width=2)

@@ -20,6 +20,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
 
+from ...cpu_threads import package_cpu_threads_for_block
 from ..decode import decode_image, to_model_range
 from .dataset import ensure_shapes_dataset
 from .drawing import SHAPES_CLASSES
@@ -131,18 +132,6 @@ def _train(model: ShapesClassifier, pixels: torch.Tensor, labels: torch.Tensor, 
     return num_steps
 
 
-class _SingleThread:
-    """Run torch ops on one thread: these tiny convolutions gain nothing from more, and on a busy
-    2-core machine two threads were measured 10x slower than one."""
-
-    def __enter__(self):
-        self.previous = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.previous)
-
-
 def train_shapes_classifier(
     resolution: int = 32,
     max_seconds: float = 30.0,
@@ -183,7 +172,7 @@ def train_shapes_classifier(
 
     torch.manual_seed(seed)
     model = ShapesClassifier(resolution=resolution)
-    with _SingleThread():
+    with package_cpu_threads_for_block():  # one thread: the package-wide CPU policy (cpu_threads.py)
         pixels, labels = load_shapes_images(folder, "train", resolution)
         _train(model, pixels, labels, max_seconds=max_seconds, num_steps=num_steps, batch_size=batch_size,
                generator=torch.Generator().manual_seed(seed))
