@@ -112,18 +112,19 @@ NOTE_KEYS = ("attention", "compile_s", "model_tflops", "peak_fraction", "host_sy
 
 
 def default_vs_best(rows: list[Row]) -> list[dict]:
-    """Each default-path row against the fastest eager row of its group in the same dtype.
+    """Each default-path row against the fastest eager row of its group in the same dtype and batch.
 
     The done-when check of the defaults: a default should be the fastest exact choice. Compile rows are
-    left out (measured in a child process, not in turns with the others) and so is a different dtype
-    (bf16 is the user's choice of precision, not a default).
+    left out (measured in a child process, not in turns with the others), and so are other dtypes (bf16
+    is the user's choice of precision, not a default) and other batches (the data group's per-image
+    decode rows against its streams).
     """
     found = []
     for row in rows:
         if not (row.default and row.ok and row.items_per_second) or "compile" in row.variant:
             continue
-        peers = [r for r in rows if r.group == row.group and r.dtype == row.dtype and r.ok and r.items_per_second
-                 and "compile" not in r.variant]
+        peers = [r for r in rows if r.group == row.group and r.dtype == row.dtype and r.batch == row.batch
+                 and r.ok and r.items_per_second and "compile" not in r.variant]
         best = max(peers, key=lambda r: r.items_per_second)
         found.append({"group": row.group, "dtype": row.dtype, "default": row.variant, "best": best.variant,
                       "default_over_best": round(row.items_per_second / best.items_per_second, 3)})

@@ -25,6 +25,7 @@ from sagan_hf.training.assembly import (
     explicit_attention_bytes,
     physical_memory_bytes,
     resolve_attention_implementation,
+    resolve_channels_last,
 )
 from sagan_hf.training.config import TrainConfig, make_config
 from sagan_hf.training.trainer import make_accelerator
@@ -213,11 +214,20 @@ def test_stored_weights_are_not_used_with_autograd_or_after_a_cast():
 # -- training defaults ------------------------------------------------------------------------------------
 
 
-def test_trainer_defaults_are_channels_last_and_automatic_attention():
+def test_trainer_defaults_choose_layout_and_attention_by_device():
     config = TrainConfig()
-    assert config.channels_last is True and config.attention_implementation == "auto"
+    assert config.channels_last is None and config.attention_implementation == "auto"
     with pytest.raises(ValueError, match="attention_implementation"):
         make_config("shapes-tiny", attention_implementation="flash")
+
+
+def test_channels_last_is_on_with_cuda_and_on_a_cpu_up_to_64_px():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert resolve_channels_last(None, cuda, 128) is True
+    assert resolve_channels_last(None, cpu, 32) is True and resolve_channels_last(None, cpu, 64) is True
+    assert resolve_channels_last(None, cpu, 128) is False  # slower there (docs/benchmarks.md)
+    assert resolve_channels_last(None, torch.device("mps"), 32) is False
+    assert resolve_channels_last(True, cpu, 128) is True and resolve_channels_last(False, cuda, 32) is False
 
 
 def test_automatic_attention_is_explicit_on_a_cpu_when_the_maps_fit_and_fused_otherwise():
@@ -249,7 +259,7 @@ def test_assembly_applies_and_reports_the_resolved_attention(tmp_path):
         config = make_config("shapes-tiny", output_dir=str(tmp_path / requested), num_classes=NUM_CLASSES,
                              attention_implementation=requested)
         prepared = assemble_training(make_accelerator(config), config, generator, discriminator, NUM_CLASSES)
-        assert prepared.attention_implementation == expected
+        assert prepared.attention_implementation == expected and prepared.channels_last is True
         layers = list(generator.attentions.values()) + list(discriminator.attentions.values())
         layers += list(prepared.ema.model.attentions.values())
         assert layers and all(layer.implementation == expected for layer in layers)

@@ -60,6 +60,9 @@ def test_a_run_writes_checkpoints_pipeline_samples_and_config(finished_run):
     record = json.loads((out / "train_config.json").read_text())
     assert record["global_step"] == 4 and record["num_processes"] == 1 and record["hardware"]
     assert record["train_time_seconds"] > 0 and record["preset"] == "shapes-tiny" and record["num_classes"] == 4
+    # The speed defaults as resolved on this device (a CPU, 32 px): explicit attention, channels_last.
+    assert record["attention_implementation"] == "explicit" and record["attention_implementation_requested"] == "auto"
+    assert record["channels_last"] is True and record["channels_last_requested"] is None
 
     pipe = SAGANPipeline.from_pretrained(out)
     assert pipe.discriminator is not None

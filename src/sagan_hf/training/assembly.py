@@ -22,6 +22,12 @@ from .train_step import SAGANTrainStep, make_adam
 EXPLICIT_ATTENTION_MEMORY_SHARE = 0.25
 
 
+# On a CPU, channels_last training pays up to this image side (docs/benchmarks.md: 1.2-1.3x at 32 px, 1.09x at
+# 64 px); at 128 px (ch 64) it measured 0.86x: oneDNN's NHWC weight gradients of the wide 64-128 px layers
+# are slower, and spectral norm's matrix view of a channels_last weight is a copy.
+CPU_CHANNELS_LAST_MAX_RESOLUTION = 64
+
+
 @dataclass
 class PreparedTraining:
     """The prepared (possibly DDP-wrapped or compiled) networks, their optimisers, the EMA and the step."""
@@ -33,6 +39,7 @@ class PreparedTraining:
     ema: GeneratorEMA
     step: SAGANTrainStep
     attention_implementation: str  # what "auto" resolved to (or the explicit setting)
+    channels_last: bool  # what None resolved to (or the explicit setting)
 
 
 def explicit_attention_bytes(generator: SAGANGenerator, discriminator: SAGANDiscriminator, batch_size: int) -> int:
@@ -82,6 +89,16 @@ def resolve_attention_implementation(
     return "explicit" if memory and explicit_map_bytes <= EXPLICIT_ATTENTION_MEMORY_SHARE * memory else "fused"
 
 
+def resolve_channels_last(requested: bool | None, device: torch.device, resolution: int) -> bool:
+    """channels_last for a run: the setting, or by device: on with CUDA (cuDNN's NHWC kernels), on a CPU up
+    to `CPU_CHANNELS_LAST_MAX_RESOLUTION`, off elsewhere."""
+    if requested is not None:
+        return requested
+    if device.type == "cuda":
+        return True
+    return device.type == "cpu" and resolution <= CPU_CHANNELS_LAST_MAX_RESOLUTION
+
+
 def assemble_training(
     accelerator: Accelerator,
     config: TrainConfig,
@@ -95,9 +112,10 @@ def assemble_training(
         config.attention_implementation, accelerator.device,
         explicit_attention_bytes(generator, discriminator, batch_size), bf16=accelerator.mixed_precision == "bf16",
     )
+    channels_last = resolve_channels_last(config.channels_last, accelerator.device, generator.config.sample_size)
     for model in (generator, discriminator):
         set_attention_implementation(model, attention)
-        if config.channels_last:
+        if channels_last:
             model.to(memory_format=torch.channels_last)
     ema = GeneratorEMA(generator, config.ema_decay, config.ema_start_step, config.ema_warmup)
     ema.model.to(accelerator.device)
@@ -110,8 +128,8 @@ def assemble_training(
     step = SAGANTrainStep(
         accelerator, generator, discriminator, optimizer_g, optimizer_d, z_dim=config.z_dim,
         num_classes=num_classes, n_dis=config.n_dis, gradient_accumulation_steps=config.gradient_accumulation_steps,
-        ema=ema, channels_last=config.channels_last,
+        ema=ema, channels_last=channels_last,
     )
     generator.train()
     discriminator.train()
-    return PreparedTraining(generator, discriminator, optimizer_g, optimizer_d, ema, step, attention)
+    return PreparedTraining(generator, discriminator, optimizer_g, optimizer_d, ema, step, attention, channels_last)

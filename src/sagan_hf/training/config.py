@@ -97,9 +97,10 @@ class TrainConfig(DataOptions):
         choices=MIXED_PRECISION_CHOICES, group="speed")
     compile: bool = option(False, "torch.compile both nets", group="speed")
     compile_backend: str = option("inductor", "torch.compile backend", group="speed")
-    channels_last: bool = option(
-        True, "channels_last memory format for both nets and the real batches (exact; faster on CPUs and GPUs)",
-        group="speed")
+    channels_last: bool | None = option(
+        None, "channels_last memory format for both nets and the real batches (exact). Default: by device: on "
+        "with CUDA; on a CPU for images up to 64 px (faster there; at 128 px its weight-gradient kernels were "
+        "slower); the resolved choice is recorded in train_config.json", group="speed")
     attention_implementation: str = option(
         "auto", "self-attention path: 'fused' (scaled_dot_product_attention, never builds the N x N/4 maps), "
         "'explicit' (builds them), or 'auto': explicit on a CPU when the maps fit in memory (faster there), "

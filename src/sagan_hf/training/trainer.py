@@ -224,9 +224,10 @@ def _train(
                 "hardware": _hardware(accelerator), "num_processes": world, "per_process_batch_size": batch_size,
                 "images_per_step": images_per_step, "num_classes": num_classes, "class_names": stream.class_names,
                 "torch_version": torch.__version__,
-                # what attention_implementation="auto" resolved to on this device and batch
+                # what the speed settings resolved to on this device, batch and resolution
                 "attention_implementation": prepared.attention_implementation,
                 "attention_implementation_requested": config.attention_implementation,
+                "channels_last": prepared.channels_last, "channels_last_requested": config.channels_last,
             }
             (output_dir / "train_config.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
 
