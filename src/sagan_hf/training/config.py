@@ -175,8 +175,9 @@ def check_combinations(config: TrainConfig) -> None:
 # ---------------------------------------------------------------------------------------------------
 # Presets: only the fields that differ from the dataclass defaults.
 
-# Steps of the shapes demo: chosen so that its samples follow their class (>= 95% by the demo report's
-# classifier) with a margin; see README "What `make demo` gives" for the measured runs.
+# Steps of the shapes demo, chosen so that its samples follow their class (>= 95% by the demo report's
+# classifier) with a margin. Measured on one thread (EMA checkpoints of one run, 200 samples per class):
+# 95.2% at 900 steps, 95.4% at 1000, 97.1% at 1100, 99.0% at 1200 and 1300, 98.7-99.1% up to 1700.
 DEMO_STEPS = 1300
 
 PRESETS: dict[str, dict] = {
