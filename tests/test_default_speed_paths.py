@@ -30,26 +30,8 @@ from sagan_hf.training.assembly import (
 from sagan_hf.training.config import TrainConfig, make_config
 from sagan_hf.training.trainer import make_accelerator
 
-NUM_CLASSES = 3
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
-
-
-def tiny_models(seed: int = 0):
-    torch.manual_seed(seed)
-    generator = SAGANGenerator(sample_size=32, num_classes=NUM_CLASSES, z_dim=16, ch=8, attention_resolutions=(16,))
-    discriminator = SAGANDiscriminator(sample_size=32, num_classes=NUM_CLASSES, ch=8, attention_resolutions=(16,))
-    with torch.no_grad():
-        for model in (generator, discriminator):
-            for block in model.attentions.values():
-                block.gamma.fill_(0.7)
-    return generator, discriminator
+# The same tiny nets and one-thread setting as the fast-path agreement tests.
+from test_perf_paths import NUM_CLASSES, _one_thread, tiny_models  # noqa: E402,F401 (autouse fixture)
 
 
 def stored_weights(model) -> list:
