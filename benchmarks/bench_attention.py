@@ -10,6 +10,7 @@ ones accept these shapes and what each costs.
 from __future__ import annotations
 
 import contextlib
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -94,14 +95,18 @@ class AttentionCase:
     """One block and input for one variant; each call is one forward + backward."""
 
     def __init__(self, side: int, batch: int, variant: AttentionVariant, device: torch.device,
-                 channels: int | None = None):
+                 channels: int | None = None, channels_last: bool = False):
         self.side, self.batch, self.variant, self.device = side, batch, variant, device
-        self.channels = channels or PAPER_CHANNELS[side]
+        self.channels, self.channels_last = channels or PAPER_CHANNELS[side], channels_last
+        memory_format = torch.channels_last if channels_last else torch.contiguous_format
         torch.manual_seed(0)
-        self.block = SelfAttention2d(self.channels).to(device)
+        self.block = SelfAttention2d(self.channels).to(device, memory_format=memory_format)
         with torch.no_grad():
             self.block.gamma.fill_(1.0)  # a trained block: the attention output reaches the result
-        self.x = torch.randn(batch, self.channels, side, side, device=device, requires_grad=True)
+        # In channels_last the projections' (B, N, C) views have unit stride on the feature axis, which the
+        # fused SDPA kernels require; in the default layout that stride is N.
+        x = torch.randn(batch, self.channels, side, side, device=device).contiguous(memory_format=memory_format)
+        self.x = x.requires_grad_()
         self.error: str | None = None
 
     def __call__(self) -> None:
@@ -124,14 +129,15 @@ class AttentionCase:
                 for _ in range(calls):
                     self()
             except RuntimeError as error:  # a forced backend that does not take these shapes
-                reasons = dict.fromkeys(" ".join(str(w.message).split())[:160] for w in caught)
+                reasons = dict.fromkeys(_reason(str(w.message)) for w in caught)
                 self.error = "; ".join([str(error).splitlines()[0][:100] if str(error) else type(error).__name__, *reasons])
                 return False
         return True
 
     def row(self, timing: Timing | None) -> Row:
         common = dict(
-            section="attention", group=f"attention {self.side}x{self.side} C{self.channels} b{self.batch}",
+            section="attention",
+            group=f"attention {self.side}x{self.side} C{self.channels} b{self.batch}" + " channels_last" * self.channels_last,
             variant=self.variant.name, device=str(self.device), dtype="bf16 autocast" if self.variant.bf16 else "fp32",
             batch=self.batch, threads=torch.get_num_threads(), baseline=self.variant.name == "explicit",
             default=self.variant.default,
@@ -146,11 +152,17 @@ class AttentionCase:
                    items_per_second=self.batch / timing.median, peak_mib=timing.peak_mib, extra=extra)
 
 
+def _reason(message: str) -> str:
+    """A refusal warning of torch's SDPA dispatcher without its source location, on one line."""
+    return " ".join(re.sub(r"\(Triggered internally at [^)]*\)", "", message).split())[:160]
+
+
 def measure_side(side: int, batch: int, device: torch.device, warmup: int, rounds: int,
-                 interleave: bool, channels: int | None = None, probe_backends: bool | None = None) -> list[Row]:
-    """Every variant at one map size (`channels` wide, default the paper generator's), timed in turns
-    (interleave) or one after another."""
-    cases = [AttentionCase(side, batch, variant, device, channels)
+                 interleave: bool, channels: int | None = None, probe_backends: bool | None = None,
+                 channels_last: bool = False) -> list[Row]:
+    """Every variant at one map size (`channels` wide, default the paper generator's; input and block in
+    `channels_last` or not), timed in turns (interleave) or one after another."""
+    cases = [AttentionCase(side, batch, variant, device, channels, channels_last)
              for variant in variants(device, side, batch, probe_backends)]
     runnable = [case for case in cases if case.warm_up(warmup)]
     if interleave:

@@ -8,8 +8,9 @@ In this order (cheap first; torch.compile last, time-boxed by what is left of --
  1. the device, the library versions and the fp32 / bf16 matmul peak measured in this run;
  2. FLOPs per image of the paper config (128 px, ch 64, attention at 64x64 in G and D);
  3. per attention layer of both nets (query/key head C/8, value head C/2), forward + backward of the
-    block: which SDPA implementation torch dispatched to and which GPU kernels ran, as the heads come and
-    with q/k zero-padded to C/2, and every backend forced in turn (a refusal is recorded with its reason);
+    block, in channels_last (the trainer's layout on CUDA) and in the default layout: which SDPA
+    implementation torch dispatched to and which GPU kernels ran, as the heads come and with q/k
+    zero-padded to C/2, and every backend forced in turn (a refusal is recorded with torch's reasons);
  4. training img/s of the trainer's own step on its default path in bf16, at batch 64 and 256 per GPU,
     with peak memory, model FLOP/s over the bf16 matmul peak and host syncs per step; the plain fp32
     path at batch 64 for scale;
@@ -86,14 +87,16 @@ def attention_layers(generator, discriminator) -> list[tuple[str, int, int]]:
 def probe_attention(plan: SuitePlan, templates, device, budget: Budget, progress) -> list[Row]:
     rows = []
     for net, side, channels in attention_layers(*templates):
-        if budget.left() < RESERVE_S:
-            break
-        progress.set_description(f"attention {net} {side}x{side} C{channels}")
-        found = bench_attention.measure_side(side, plan.attention_batch, device, plan.warmup, plan.iters,
-                                             interleave=False, channels=channels, probe_backends=True)
-        for row in found:
-            row.group = f"attention {net} {row.group.removeprefix('attention ')}"
-        rows += found
+        for channels_last in (True, False):  # the trainer's layout on CUDA first, then the default one
+            if budget.left() < RESERVE_S:
+                return rows
+            progress.set_description(f"attention {net} {side}x{side} C{channels}")
+            found = bench_attention.measure_side(side, plan.attention_batch, device, plan.warmup, plan.iters,
+                                                 interleave=False, channels=channels, probe_backends=True,
+                                                 channels_last=channels_last)
+            for row in found:
+                row.group = f"attention {net} {row.group.removeprefix('attention ')}"
+            rows += found
     return rows
 
 

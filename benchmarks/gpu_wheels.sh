@@ -3,7 +3,7 @@
 # the repository root, for Python 3.12 on x86-64 Linux (the GPU image's python3), at the versions this
 # project is tested with. benchmarks/gpu_run.sh installs them there when an import fails.
 #
-#   bash benchmarks/gpu_wheels.sh && echo /.whl/ >> .git/info/exclude    # then carry .whl with the run
+#   bash benchmarks/gpu_wheels.sh        # then carry .whl with the run (git ignores it: .gitignore)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}

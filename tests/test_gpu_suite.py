@@ -51,17 +51,20 @@ def test_dry_gpu_run_records_every_figure_in_json_and_markdown(tmp_path):
     for variant in ("default path, bf16 weights", "default path", "explicit attention, SN recomputed per read"):
         assert by_name[("sample small b4", variant)]["items_per_second"] > 0
 
-    # Attention: every layer of both nets, each SDPA backend forced, as the heads come and padded.
+    # Attention: every layer of both nets in both layouts, each SDPA backend forced, as the heads come
+    # and padded, refusals with torch's reasons.
     attention = [row for row in rows if row["section"] == "attention"]
     groups = {row["group"] for row in attention}
-    assert groups == {"attention G 16x16 C32 b2", "attention D 16x16 C16 b2"}, groups
+    layers = {"attention G 16x16 C32 b2", "attention D 16x16 C16 b2"}
+    assert groups == layers | {f"{group} channels_last" for group in layers}, groups
     for group in groups:
         forced = {row["variant"]: row for row in attention if row["group"] == group and "forced" in row["variant"]}
         assert len(forced) == 8
         math = forced["fused bf16, forced math"]
         assert math["status"] == "ok" and "math" in math["extra"]["backend"]
-        # A backend that does not take these inputs (no CUDA here) is recorded with torch's reason.
+        # A backend that does not take these inputs is recorded with torch's reasons.
         assert forced["fused bf16, forced cudnn_attention"]["status"].startswith("failed:")
+        assert "same last dimension" in forced["fused bf16, forced flash_attention"]["status"]
         fused = next(row for row in attention if row["group"] == group and row["variant"] == "fused")
         assert fused["extra"]["backend"] != "none" and fused["extra"]["qk_head"] * 4 == fused["extra"]["v_head"]
 
