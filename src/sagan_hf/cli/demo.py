@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 from ..options import check_options, check_paths, option
 from ..training.callbacks import TrainCallback
 from .arguments import add_dataclass_arguments, dataclass_from_args
@@ -59,8 +61,9 @@ class ProgressLines(TrainCallback):
     def _line(self, done: int) -> None:
         rate = (done - self.start_step + 1) / max(time.perf_counter() - self.start_time, 1e-9)
         left = (self.total - done) / rate
-        print(f"step {done}/{self.total} ({done / self.total:.0%}): {rate:.1f} steps/s, about "
-              f"{int(left // 60)} min {int(left % 60):02d} s left", file=self.stream, flush=True)
+        # tqdm.write keeps the line clear of the trainer's progress bar on a terminal
+        tqdm.write(f"step {done}/{self.total} ({done / self.total:.0%}): {rate:.1f} steps/s, about "
+                   f"{int(left // 60)} min {int(left % 60):02d} s left", file=self.stream)
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
