@@ -57,8 +57,9 @@ def _class_names(pipe: SAGANPipeline) -> list[str]:
 
 
 def run_demo_report(pipeline_dir: str | Path, output_dir: str | Path, *, samples_per_class: int = 200,
-                    seed: int = 0, classifier_seconds: float = 30.0) -> dict:
-    """Write grids and attention maps of the pipeline in `pipeline_dir`, measure class accuracy, return the report."""
+                    seed: int = 0, classifier_seconds: float = 30.0, training_notes: dict | None = None) -> dict:
+    """Write grids and attention maps of the pipeline in `pipeline_dir`, measure class accuracy, return the
+    report. `training_notes` (e.g. the CPU threads used) are added to the report's training section."""
     output_dir = Path(output_dir)
     pipe = SAGANPipeline.from_pretrained(pipeline_dir)
     pipe.set_progress_bar_config(disable=True)
@@ -87,6 +88,8 @@ def run_demo_report(pipeline_dir: str | Path, output_dir: str | Path, *, samples
     if train_config.is_file():
         config = json.loads(train_config.read_text())
         report["training"] = {k: config.get(k) for k in ("global_step", "train_time_seconds", "preset", "hardware")}
+    if training_notes:
+        report.setdefault("training", {}).update(training_notes)
     (output_dir / "report.json").write_text(json.dumps(report, indent=2))
     return report
 
@@ -100,7 +103,8 @@ def format_report(report: dict) -> str:
         lines.append(f"(the classifier scores {held_out:.1%} on held-out real images)")
     training = report.get("training") or {}
     if training.get("global_step") is not None:
-        lines.append(f"Trained {training['global_step']} steps in {training.get('train_time_seconds') or 0:.0f} s")
+        threads = f" (CPU threads: {training['cpu_threads']})" if training.get("cpu_threads") else ""
+        lines.append(f"Trained {training['global_step']} steps in {training.get('train_time_seconds') or 0:.0f} s{threads}")
     lines.append(f"Samples by class name: {report['files']['samples_by_class']}; grids and attention maps: "
                  f"{Path(report['files']['samples_grid']).parent}")
     return "\n".join(lines)

@@ -1,9 +1,9 @@
 """`sagan-hf demo`: train a small SAGAN on the built-in shapes set, then score and picture it.
 
 The first of the README's two commands (`make demo`) runs this. It trains a fixed number of steps
-(preset shapes-demo) on the package's CPU thread count (`sagan_hf.cpu_threads`: one thread, which does
-not collapse when other jobs share the cores), so a busier machine takes longer but gives the same
-model. The report part alone is `sagan-hf demo --no_train` (or `scripts/demo_report.py`).
+(preset shapes-demo) under the package's CPU thread policy (`sagan_hf.cpu_threads`: all cores while
+they are faster, one thread as soon as another job makes them slower), so a busier machine takes
+longer but learns the same. The report part alone is `sagan-hf demo --no_train` (or `scripts/demo_report.py`).
 """
 
 from __future__ import annotations
@@ -39,13 +39,32 @@ class DemoOptions:
         check_options(self)
 
 
-class ProgressLines(TrainCallback):
-    """About ten lines per run, `step n/N (p%): r steps/s, about m min s s left`, for logs without a
-    terminal (tqdm's bar shows the same on a terminal). The rate is measured since the first step."""
+class ThreadsPerStep(TrainCallback):
+    """Feeds the duration of every training iteration to the adaptive thread policy."""
 
-    def __init__(self, total_steps: int, lines: int = 10, stream=None):
+    def __init__(self, threads):
+        self.threads, self.last = threads, None
+
+    def on_batches(self, batches, step: int) -> None:
+        now = time.perf_counter()
+        if self.last is not None:
+            self.threads.unit_done(now - self.last)
+        self.last = now
+
+    def on_train_end(self, **_) -> None:
+        if self.last is not None:  # the last step (its time includes the final checkpoint)
+            self.threads.unit_done(time.perf_counter() - self.last)
+            self.last = None
+
+
+class ProgressLines(TrainCallback):
+    """About ten lines per run, `step n/N (p%): r steps/s on t thread(s), about m min s s left`, for logs
+    without a terminal (tqdm's bar shows the rate on a terminal). The rate is measured since the first step."""
+
+    def __init__(self, total_steps: int, lines: int = 10, stream=None, threads=None):
         self.total, self.every = total_steps, max(1, total_steps // lines)
         self.stream = stream or sys.stdout
+        self.threads = threads
         self.start_step = self.start_time = None
 
     def on_batches(self, batches, step: int) -> None:
@@ -62,7 +81,8 @@ class ProgressLines(TrainCallback):
         rate = (done - self.start_step + 1) / max(time.perf_counter() - self.start_time, 1e-9)
         left = (self.total - done) / rate
         # tqdm.write keeps the line clear of the trainer's progress bar on a terminal
-        tqdm.write(f"step {done}/{self.total} ({done / self.total:.0%}): {rate:.1f} steps/s, about "
+        on = "" if self.threads is None else f" on {self.threads.threads} thread{'s' if self.threads.threads > 1 else ''}"
+        tqdm.write(f"step {done}/{self.total} ({done / self.total:.0%}): {rate:.1f} steps/s{on}, about "
                    f"{int(left // 60)} min {int(left % 60):02d} s left", file=self.stream)
 
 
@@ -73,24 +93,27 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     return parser
 
 
-def report(pipeline_dir: str, output_dir: str, samples_per_class: int, seed: int) -> dict:
+def report(pipeline_dir: str, output_dir: str, samples_per_class: int, seed: int,
+           training_notes: dict | None = None) -> dict:
     from ..demo_report import format_report, run_demo_report
 
-    result = run_demo_report(pipeline_dir, output_dir, samples_per_class=samples_per_class, seed=seed)
+    result = run_demo_report(pipeline_dir, output_dir, samples_per_class=samples_per_class, seed=seed,
+                             training_notes=training_notes)
     print(format_report(result))
     return result
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cpu_threads import THREADS_ENV, use_package_cpu_threads
+    from ..cpu_threads import THREADS_ENV, describe_policy, package_threads
 
     options = dataclass_from_args(DemoOptions, args)
     check_paths(options)
     if not options.train and not (Path(options.output_dir) / "model_index.json").is_file():
         raise ValueError(f"--no_train reports on the pipeline in output_dir, but {options.output_dir} holds none "
                          "(no model_index.json): train first")
-    threads = use_package_cpu_threads()
-    print(f"sagan-hf demo: {threads} CPU thread(s) ({THREADS_ENV} to change; more can collapse on a busy machine)")
+    threads = package_threads()
+    print(f"sagan-hf demo: {describe_policy(threads)} ({THREADS_ENV}=N fixes the count)")
+    notes = None
     if options.train:
         import logging
 
@@ -99,10 +122,13 @@ def run(args: argparse.Namespace) -> int:
         overrides = {} if options.steps is None else {"max_train_steps": options.steps}
         config = make_config("shapes-demo", output_dir=options.output_dir, **overrides)
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-        result = train(config, callbacks=[ProgressLines(config.max_train_steps)])
+        result = train(config, callbacks=[ThreadsPerStep(threads), ProgressLines(config.max_train_steps,
+                                                                                  threads=threads)])
+        notes = {"cpu_threads": threads.summary().replace("units", "steps")}
         print(f"trained {result.global_step} steps in {result.train_time_seconds:.0f} s; scoring the samples ...",
               flush=True)
-    report(options.output_dir, str(Path(options.output_dir) / "report"), options.samples_per_class, options.seed)
+    report(options.output_dir, str(Path(options.output_dir) / "report"), options.samples_per_class, options.seed,
+           training_notes=notes)
     return 0
 
 

@@ -13,6 +13,7 @@ import numbers
 import os
 import sys
 from dataclasses import dataclass
+from typing import Union
 
 import numpy as np
 import PIL.Image
@@ -363,7 +364,9 @@ class SAGANPipeline(DiffusionPipeline):
         self,
         generator: ModelMixin,  # a SAGANGenerator (this file cannot import it: it travels alone)
         discriminator: ModelMixin | None = None,
-        id2label: dict[int, str] | None = None,
+        # Union, not `int | str`: diffusers' loader checks this annotation against the JSON-loaded value
+        # (string keys) and only understands typing.Union there.
+        id2label: dict[Union[int, str], str] | None = None,  # noqa: UP007
     ):
         super().__init__()
         self.register_modules(generator=generator, discriminator=discriminator)

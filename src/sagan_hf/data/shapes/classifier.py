@@ -8,6 +8,7 @@ next to the dataset, so a second demo run does not train again.
 from __future__ import annotations
 
 import logging
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
 
-from ...cpu_threads import package_cpu_threads_for_block
+from ...cpu_threads import package_threads_for_block
 from ..decode import decode_image, to_model_range
 from .dataset import ensure_shapes_dataset
 from .drawing import SHAPES_CLASSES
@@ -112,19 +113,20 @@ def classifier_cache_path(dataset_dir: str | os.PathLike, resolution: int, seed:
 
 
 def _train(model: ShapesClassifier, pixels: torch.Tensor, labels: torch.Tensor, *, max_seconds: float,
-           num_steps: int, batch_size: int, generator: torch.Generator) -> int:
+           num_steps: int, batch_size: int, generator: torch.Generator, threads=None) -> int:
     """Adam with a linearly decaying learning rate; returns the number of steps run."""
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: max(0.02, 1.0 - step / num_steps))
     start = time.monotonic()
     model.train()
     for step in tqdm(range(num_steps), desc="Training the shapes classifier", unit="step", leave=False):
-        index = torch.randint(0, pixels.shape[0], (batch_size,), generator=generator)
-        loss = F.cross_entropy(model(to_model_range(pixels[index])), labels[index])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
+        with threads.timed() if threads is not None else contextlib.nullcontext():
+            index = torch.randint(0, pixels.shape[0], (batch_size,), generator=generator)
+            loss = F.cross_entropy(model(to_model_range(pixels[index])), labels[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
         if time.monotonic() - start > max_seconds:
             logger.warning("Shapes classifier stopped by max_seconds=%s after %d of %d steps",
                            max_seconds, step + 1, num_steps)
@@ -172,10 +174,10 @@ def train_shapes_classifier(
 
     torch.manual_seed(seed)
     model = ShapesClassifier(resolution=resolution)
-    with package_cpu_threads_for_block():  # one thread: the package-wide CPU policy (cpu_threads.py)
+    with package_threads_for_block() as threads:  # the package-wide CPU thread policy (cpu_threads.py)
         pixels, labels = load_shapes_images(folder, "train", resolution)
         _train(model, pixels, labels, max_seconds=max_seconds, num_steps=num_steps, batch_size=batch_size,
-               generator=torch.Generator().manual_seed(seed))
+               generator=torch.Generator().manual_seed(seed), threads=threads)
         model.eval()
         test_pixels, test_labels = load_shapes_images(folder, "test", resolution)
         model.held_out_accuracy = class_accuracy(model, to_model_range(test_pixels), test_labels)
