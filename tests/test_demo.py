@@ -122,7 +122,7 @@ def test_the_demo_trains_under_the_thread_policy_shows_an_eta_and_reports_by_cla
     report = json.loads((out_dir / "report" / "report.json").read_text())
     assert report["training"]["global_step"] == 4 and report["training"]["hardware"].endswith("1 threads)")
     assert report["training"]["cpu_threads"].startswith("1 thread for 4 steps")
-    assert f"Trained 4 steps in" in printed and "(CPU threads: 1 thread for 4 steps" in printed
+    assert "Trained 4 steps in" in printed and "(CPU threads: 1 thread for 4 steps" in printed
     assert list(report["class_accuracy_per_class"]) == list(SHAPES_CLASSES)
     for name in SHAPES_CLASSES:
         assert f"  {name:<9}" in printed
