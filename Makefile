@@ -1,6 +1,6 @@
 # The two commands of this project (see README.md):
-#   make demo   train a small SAGAN on the built-in `shapes` dataset (a fixed number of steps, about
-#               5 minutes on 2 CPU cores; one CPU thread, see docs/training.md), then write sample grids
+#   make demo   train a small SAGAN on the built-in `shapes` dataset (a fixed number of steps, 5-10
+#               minutes on 2 CPU cores; CPU threads chosen by speed, see docs/training.md), then write sample grids
 #               per class, attention maps and the class-accuracy figure
 #   make test   run the test suite
 # Both create the virtual environment they need (.venv) on first use.

@@ -9,7 +9,8 @@ one thread made 193 idle and 196 busy. On an AVX2 2-core machine: 3.4 steps/s wi
 
 So the policy is adaptive: work runs in small units (a training step, a batch) on all cores (at most
 `MAX_THREADS`) while they are measured faster than one thread, and on one thread as soon as they are
-not. `AdaptiveThreads` times every unit, drops to one thread after two units that ran at less than
+not. `AdaptiveThreads` starts on one thread, times every unit (after two warm-up units per thread
+count, which pay one-off costs), tries all cores, drops to one thread after two units that ran at less than
 half the one-thread speed (a collapse costs two slow units, not a run), and re-tries the other count
 now and then (after 20 s, doubling up to 160 s while the choice holds), so it follows the machine as
 other jobs come and go. The result does not depend on it: only the time does (and the last bits of
@@ -23,6 +24,7 @@ process) applies; see docs/training.md, "CPU runs and threads".
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import statistics
 import time
@@ -30,6 +32,8 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator
 
 import torch
+
+logger = logging.getLogger(__name__)
 
 THREADS_ENV = "SAGAN_HF_CPU_THREADS"
 MAX_THREADS = 4  # the package's own CPU work is small nets: more threads barely help them
@@ -76,7 +80,9 @@ class AdaptiveThreads:
         self.recent = {1: deque(maxlen=window), many: deque(maxlen=window)}
         self.units = Counter()  # units run per thread count
         self.switches = 0
-        self._skip = warmup  # the first units pay one-off costs (allocations, kernel selection)
+        # The first units on each thread count pay one-off costs (allocations, oneDNN kernels built for
+        # that count): they are neither measured nor judged.
+        self.warmup = warmup
         self._interval = first_interval_s
         self._probe_left = 0
         self._next_probe_at = None
@@ -89,6 +95,8 @@ class AdaptiveThreads:
 
     def _switch(self, threads: int) -> None:
         if threads != self.threads:
+            logger.debug("CPU threads %d -> %d (median s/unit: %s)", self.threads, threads,
+                         {n: round(statistics.median(t), 4) for n, t in self.recent.items() if t})
             self.threads = threads
             self.switches += 1
             self._set_threads(threads)
@@ -111,10 +119,9 @@ class AdaptiveThreads:
         self.units[self.threads] += 1
         if not self.adaptive:
             return
-        if self._skip > 0:
-            self._skip -= 1
-            return
         current, samples = self.threads, self.recent[self.threads]
+        if self.units[current] <= self.warmup:
+            return
         samples.append(seconds)
         if self._probe_left > 0:  # trying the other count
             if current == self.many and self._collapsed(seconds):  # cores still busy: stop at once

@@ -21,8 +21,8 @@ from ..training.callbacks import TrainCallback
 from .arguments import add_dataclass_arguments, dataclass_from_args
 from .errors import command_main
 
-DESCRIPTION = ("Train a small SAGAN on the built-in shapes set (preset shapes-demo: a fixed number of steps, about "
-               "5 minutes on 2 CPU cores), then write sample grids per class, attention maps and the "
+DESCRIPTION = ("Train a small SAGAN on the built-in shapes set (preset shapes-demo: a fixed number of steps, 5-10 "
+               "minutes on 2 CPU cores), then write sample grids per class, attention maps and the "
                "class-accuracy report.")
 
 

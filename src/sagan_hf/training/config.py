@@ -212,7 +212,7 @@ PRESETS: dict[str, dict] = {
         ema_decay=0.999,
         ema_warmup=True,
         # A fixed amount of work, so that the result does not depend on how busy the machine is: a slower
-        # or busier machine takes longer, not worse (about 5 minutes on 2 idle cores, one thread).
+        # or busier machine takes longer, not worse (7 minutes on 2 idle AVX2 cores; threads: cpu_threads.py).
         max_train_steps=DEMO_STEPS,
         logging_steps=50,
         validation_steps=500,
