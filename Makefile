@@ -23,8 +23,12 @@ $(BIN)/.sagan-hf-installed: pyproject.toml
 
 install: $(BIN)/.sagan-hf-installed
 
+# Two pytest workers (one CPU thread each, tests/conftest.py), a test file per worker at a time: module
+# fixtures (a pushed repo, a trained run) are built once. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 demo: install
 	@if [ -d "$(DEMO_DIR)" ]; then echo "removing the previous demo run in $(DEMO_DIR)"; rm -rf "$(DEMO_DIR)"; fi

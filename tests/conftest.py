@@ -4,7 +4,9 @@ The Hugging Face libraries read their endpoint and cache locations when they are
 environment is fixed here, at conftest import time, before any test module imports them.
 """
 
+import atexit
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -20,6 +22,14 @@ def _free_port() -> int:
 
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="sagan_hf_tests_"))
+atexit.register(shutil.rmtree, _SESSION_DIR, ignore_errors=True)
+
+# The built-in shapes set and its classifier are built once per run, not once per pytest worker: the
+# main process makes the folder and the workers (started after this import) inherit its path. Both are
+# written to a temporary name and renamed, so two workers building them at once cannot see half of one.
+_SHARED_CACHE_ENV = "SAGAN_HF_TESTS_SHARED_CACHE"
+if not os.environ.get(_SHARED_CACHE_ENV):
+    os.environ[_SHARED_CACHE_ENV] = str(_SESSION_DIR / "sagan_hf_cache")
 HUB_PORT = _free_port()
 HUB_ENDPOINT = f"http://127.0.0.1:{HUB_PORT}"
 
@@ -29,9 +39,14 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
 os.environ["HF_HOME"] = str(_SESSION_DIR / "hf_home")
 os.environ["HF_DATASETS_CACHE"] = str(_SESSION_DIR / "hf_datasets")
-os.environ["SAGAN_HF_CACHE"] = str(_SESSION_DIR / "sagan_hf_cache")
+os.environ["SAGAN_HF_CACHE"] = os.environ[_SHARED_CACHE_ENV]
 os.environ.pop("HF_TOKEN", None)
-os.environ.setdefault("OMP_NUM_THREADS", "2")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs two pytest workers on our 2-core machines: one thread each, since two OpenMP
+    # threads per worker on a shared core spin-wait for each other (docs/training.md, CPU threads).
+    os.environ["OMP_NUM_THREADS"] = "1"
+else:
+    os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 sys.path.insert(0, str(Path(__file__).parent))  # lets tests import helpers such as hub_server
 
@@ -65,3 +80,4 @@ def _fresh_accelerate_state():
 
     AcceleratorState._reset_state(reset_partial_state=True)
     GradientState._reset_state()
+

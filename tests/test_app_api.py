@@ -1,5 +1,6 @@
 """The explorer through its HTTP API (gradio_client), and `sagan-hf explore` as a Space's app.py runs it."""
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -9,7 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-pytest.importorskip("gradio", reason="the explorer needs the app extra: pip install 'sagan-hf[app]'")
+# find_spec, not importorskip: importing gradio takes seconds, paid only by the tests that run it
+if importlib.util.find_spec("gradio") is None:
+    pytest.skip("the explorer needs the app extra: pip install 'sagan-hf[app]'", allow_module_level=True)
 from gradio_client import Client  # noqa: E402 (after the skip)
 
 from explorer_app import free_port, served, small_pipeline, wait_until_served  # noqa: E402
@@ -94,6 +97,7 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
+@pytest.mark.slow
 def test_the_space_app_serves_the_pushed_model_at_its_revision(hub_server, tmp_path, explorer):
     """push -> the Space's files -> its app.py (`sagan-hf explore` on the repo id) in a fresh process, which
     loads the pinned revision from the (loopback) Hub."""

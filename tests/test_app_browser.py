@@ -3,6 +3,7 @@ generate, click a pixel, and the attention overlays of that pixel appear, with n
 outside the machine. `.ci/run` installs the browser and playwright; without them this is skipped.
 """
 
+import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -12,7 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-pytest.importorskip("gradio", reason="the explorer needs the app extra: pip install 'sagan-hf[app]'")
+# find_spec, not importorskip: importing gradio takes seconds, paid only by the tests that run it
+if importlib.util.find_spec("gradio") is None:
+    pytest.skip("the explorer needs the app extra: pip install 'sagan-hf[app]'", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="playwright is not installed: pip install 'sagan-hf[browser]' (see .ci/run)")
 

@@ -133,6 +133,7 @@ def _environment(**extra) -> dict:
     return env | extra
 
 
+@pytest.mark.slow
 def test_sagan_hf_as_a_program_prints_one_line_and_exits_2(tmp_path):
     command = [sys.executable, "-m", "sagan_hf.cli", "train", "--preset", "shapes-tiny",
                "--train_data_dir", str(tmp_path / "missing"), "--output_dir", str(tmp_path / "run")]
@@ -148,6 +149,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_under_accelerate_launch_two_ranks_report_one_line(tmp_path):
     """Both ranks refuse the argument; only the first prints. The launcher adds its own failure summary
     (accelerate raises ChildFailedError and exits 1 whatever the workers' status): that summary names

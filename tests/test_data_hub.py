@@ -148,6 +148,7 @@ def checkpoint_tensors(run_dir, step: int) -> dict:
             | {f"EMA.{k}": v for k, v in ema.items()})
 
 
+@pytest.mark.slow
 def test_training_resume_and_reference_stats_stream_a_gated_hub_repo(
     hub_server, training_repo, tmp_path, monkeypatch
 ):

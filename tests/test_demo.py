@@ -106,6 +106,7 @@ def test_the_demo_preset_trains_a_fixed_number_of_steps_without_a_time_budget():
     assert config.max_train_steps == DEMO_STEPS and config.max_train_seconds is None
 
 
+@pytest.mark.slow
 def test_the_demo_trains_under_the_thread_policy_shows_an_eta_and_reports_by_class_name(tmp_path, capsys, monkeypatch,
                                                                                      restore_threads):
     from sagan_hf.cli.main import main

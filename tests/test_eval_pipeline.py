@@ -317,6 +317,7 @@ def test_command_line_end_to_end(weights_file, tmp_path, monkeypatch):
     assert tracker_scores(report, prefix="val/")["val/fid"] == report["metrics"]["fid"]
 
 
+@pytest.mark.slow
 def test_evaluate_script_refuses_without_standard_weights(tmp_path):
     # A real pipeline and metrics that need no reference: the weights are the only thing missing, so
     # the refusal comes from them; the report must not be written, where it was asked for nor by default.

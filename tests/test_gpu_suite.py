@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -21,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 COMPILE = os.environ.get("SAGAN_HF_SKIP_COMPILE_TESTS") != "1"
 
 
+@pytest.mark.slow
 def test_dry_gpu_run_records_every_figure_in_json_and_markdown(tmp_path):
     env = os.environ | {"OUT": str(tmp_path), "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"}
     command = ["bash", "benchmarks/gpu_run.sh", "--dry", "--budget_s", "400"] + ([] if COMPILE else ["--no_compile"])

@@ -208,6 +208,7 @@ def test_the_repo_holds_the_package_files_byte_for_byte_and_a_model_index_naming
     assert index["id2label"] == {str(k): v for k, v in NAMES.items()}
 
 
+@pytest.mark.slow
 def test_diffusion_pipeline_from_the_card_gives_the_same_images_without_sagan_hf(remote_runs, expected):
     child, output = remote_runs["api"]
     assert "pipeline class: diffusers_modules." in output and " SAGANPipeline" in output

@@ -60,6 +60,7 @@ def test_every_training_setting_is_a_flag_with_help():
         assert actions[field.name].help, f"--{field.name} has no help"
 
 
+@pytest.mark.slow
 def test_one_command_with_every_subcommand():
     result = subprocess.run([sys.executable, "-m", "sagan_hf.cli", "--help"], capture_output=True, text=True,
                             timeout=300)
@@ -68,6 +69,7 @@ def test_one_command_with_every_subcommand():
         assert name in result.stdout
 
 
+@pytest.mark.slow
 def test_subcommand_help_and_a_bad_value_in_one_line():
     from sagan_hf.cli.main import main
 
@@ -83,6 +85,7 @@ def test_subcommand_help_and_a_bad_value_in_one_line():
     assert result.stderr.strip() == "error: per_class must be a positive integer, got 0"
 
 
+@pytest.mark.slow
 def test_train_runs_as_a_module_for_accelerate_launch():
     result = subprocess.run([sys.executable, "-m", "sagan_hf.cli.train", "--help"], capture_output=True, text=True,
                             timeout=300)

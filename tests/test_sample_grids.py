@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import PIL.Image
+import pytest
 import torch
 
 from sagan_hf import SAGANGenerator, SAGANPipeline
@@ -13,6 +14,7 @@ from sagan_hf import SAGANGenerator, SAGANPipeline
 SCRIPT = Path(__file__).parents[1] / "scripts" / "sample.py"
 
 
+@pytest.mark.slow
 def test_sample_script_writes_grids_and_attention_maps(tmp_path):
     torch.manual_seed(0)
     SAGANPipeline(generator=SAGANGenerator(sample_size=32, num_classes=3, ch=8, attention_resolutions=(16,))).save_pretrained(tmp_path / "pipe")

@@ -30,6 +30,7 @@ def classifier(shapes_dir):
     return train_shapes_classifier(resolution=32, max_seconds=10, seed=0, dataset_dir=shapes_dir)
 
 
+@pytest.mark.slow
 def test_classifier_beats_90_percent_on_held_out_shapes(classifier):
     assert not classifier.training
     assert classifier.held_out_accuracy > 0.9  # on the dataset's test split

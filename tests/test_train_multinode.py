@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from child_output import ChildOutput
 from test_train_step import one_torch_thread, tiny_config, write_training_shards  # noqa: F401 (fixture)
 
@@ -45,6 +47,7 @@ def machine_command(machine_rank: int, port: int, out: Path, data: Path) -> list
     ]
 
 
+@pytest.mark.slow
 def test_two_machines_train_checkpoint_once_stop_together_and_the_run_resumes_on_another_count(tmp_path, caplog):
     data = write_training_shards(tmp_path / "shards", num_images=48, num_shards=4)
     out = tmp_path / "run"

@@ -48,6 +48,7 @@ def data_dir(tmp_path_factory):
     return write_training_shards(tmp_path_factory.mktemp("shards"), num_images=48, num_shards=4)
 
 
+@pytest.mark.slow
 def test_two_processes_with_accumulation_see_disjoint_data_stay_identical_and_checkpoint_once(tmp_path, data_dir):
     out = tmp_path / "ddp"
     command = [
@@ -78,6 +79,7 @@ def test_two_processes_with_accumulation_see_disjoint_data_stay_identical_and_ch
     assert record["num_processes"] == 2 and record["global_step"] == 4 and record["images_per_step"] == 16
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_from_its_last_complete_checkpoint(tmp_path, data_dir):
     out = tmp_path / "killed"
     # The child's output goes to a file, read on failure: an unread pipe fills up (64 KB) and then

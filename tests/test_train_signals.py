@@ -107,6 +107,7 @@ def _running(pid: int) -> bool:
     return state != "Z"  # an orphan's zombie may wait for a reaper that never comes in a container
 
 
+@pytest.mark.slow
 def test_a_trainer_whose_launcher_dies_checkpoints_and_stops_instead_of_running_on(tmp_path, data_dir):
     # A 1-process `accelerate launch` does not forward SIGTERM: its child used to keep training, orphaned.
     out = tmp_path / "run"
