@@ -89,7 +89,6 @@ def test_script_reports_bad_inputs_before_loading_anything(script_main, run_dir,
     assert "Evaluation report file not found" in _one_line_error(capsys)
 
 
-@pytest.mark.slow
 def test_script_help_runs_as_a_program():
     import subprocess
 

@@ -60,7 +60,30 @@ def test_every_training_setting_is_a_flag_with_help():
         assert actions[field.name].help, f"--{field.name} has no help"
 
 
-@pytest.mark.slow
+def test_help_and_argument_checks_of_train_sample_push_and_explore_import_neither_torch_nor_diffusers():
+    # Seconds of imports that `--help` and a refused flag do not need; the classes load on first use.
+    code = """
+import sys
+import sagan_hf, sagan_hf.cli.main, sagan_hf.cli.train, sagan_hf.cli.sample, sagan_hf.cli.push, sagan_hf.cli.explore
+heavy = sorted(name for name in ("torch", "diffusers", "datasets", "accelerate") if name in sys.modules)
+assert not heavy, heavy
+from sagan_hf import SAGANPipeline  # imports the pipeline and, for diffusers' loader, the component modules
+assert "sagan_hf.models.modeling_sagan" in sys.modules and "sagan_hf.models.generator" in sys.modules
+print("ok", SAGANPipeline.__name__)
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout.startswith("ok SAGANPipeline"), result.stderr[-2000:]
+    # Names that load on first use resolve to the objects, also once their modules are imported.
+    import sagan_hf
+    import sagan_hf.training.trainer
+    from sagan_hf.data import DataOptions
+    from sagan_hf.training import TrainConfig, train
+
+    assert issubclass(TrainConfig, DataOptions) and train is sagan_hf.training.trainer.train
+    with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
+        sagan_hf.Nope
+
+
 def test_one_command_with_every_subcommand():
     result = subprocess.run([sys.executable, "-m", "sagan_hf.cli", "--help"], capture_output=True, text=True,
                             timeout=300)
@@ -69,7 +92,6 @@ def test_one_command_with_every_subcommand():
         assert name in result.stdout
 
 
-@pytest.mark.slow
 def test_subcommand_help_and_a_bad_value_in_one_line():
     from sagan_hf.cli.main import main
 
@@ -85,7 +107,6 @@ def test_subcommand_help_and_a_bad_value_in_one_line():
     assert result.stderr.strip() == "error: per_class must be a positive integer, got 0"
 
 
-@pytest.mark.slow
 def test_train_runs_as_a_module_for_accelerate_launch():
     result = subprocess.run([sys.executable, "-m", "sagan_hf.cli.train", "--help"], capture_output=True, text=True,
                             timeout=300)

@@ -25,7 +25,6 @@ def test_imagenet_preset_splits_256_over_processes():
     assert resolve_train_batch_size(accumulated, 4) == 32
 
 
-@pytest.mark.slow
 def test_explicit_flags_override_the_preset_and_only_those():
     demo = PRESETS["shapes-demo"]
     c = config_from_args(["--preset", "shapes-demo", "--ch", "32", "--attention_resolutions", "8,16",

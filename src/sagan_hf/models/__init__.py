@@ -1,6 +1,7 @@
 """SAGAN networks, all in `modeling_sagan.py` (the file a Hub repo carries as its remote code).
 
-Imported eagerly: diffusers resolves saved components only from modules that are already imported;
+Imported with `sagan_hf.pipelines` (and on first use of a class from `sagan_hf`): diffusers resolves saved
+components only from modules that are already imported;
 `generator` and `discriminator` keep the module paths of pipelines saved by earlier versions working.
 """
 
