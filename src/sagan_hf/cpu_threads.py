@@ -157,11 +157,11 @@ class AdaptiveThreads:
         yield
         self.unit_done(self.clock() - start)
 
-    def summary(self) -> str:
-        """E.g. `2 threads for 1180 units, 1 thread for 120 units (3 switches)`."""
+    def summary(self, unit: str = "units") -> str:
+        """E.g. `2 threads for 1180 steps, 1 thread for 120 steps (3 switches)` with unit="steps"."""
         if not self.adaptive:
             return f"{self.many} thread{'s' if self.many > 1 else ''} throughout"
-        parts = [f"{n} thread{'s' if n > 1 else ''} for {count} units" for n, count in sorted(
+        parts = [f"{n} thread{'s' if n > 1 else ''} for {count} {unit}" for n, count in sorted(
             self.units.items(), reverse=True) if count]
         return ", ".join(parts) + f" ({self.switches} switches)"
 

@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
         result = train(config, callbacks=[ThreadsPerStep(threads), ProgressLines(config.max_train_steps,
                                                                                   threads=threads)])
-        notes = {"cpu_threads": threads.summary().replace("units", "steps")}
+        notes = {"cpu_threads": threads.summary(unit="steps")}
         print(f"trained {result.global_step} steps in {result.train_time_seconds:.0f} s; scoring the samples ...",
               flush=True)
     report(options.output_dir, str(Path(options.output_dir) / "report"), options.samples_per_class, options.seed,

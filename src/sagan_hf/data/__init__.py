@@ -8,22 +8,9 @@ training and evaluation both pass it.
 
 from __future__ import annotations
 
-import importlib
+from ..lazy_exports import lazy_exports
 
-_PUBLIC = {"DataOptions": "options", "ImageBatchStream": "stream"}
-
-__all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str):
-    # On first use (PEP 562): the options alone (for `--help` and argument checks) need neither torch nor
-    # datasets, which the stream imports.
-    if name not in _PUBLIC:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_PUBLIC[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_PUBLIC))
+# On first use: the options alone (for `--help` and argument checks) need neither torch nor datasets.
+_EXPORTS = {"DataOptions": "options", "ImageBatchStream": "stream"}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

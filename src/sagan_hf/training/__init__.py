@@ -6,26 +6,14 @@ Names are imported on first use (PEP 562): `sagan-hf train --help` and the argum
 
 from __future__ import annotations
 
-import importlib
+from ..lazy_exports import lazy_exports
 
-_PUBLIC = {
+_EXPORTS = {
     "SAGANTrainStep": "train_step",
     "TrainCallback": "callbacks",
     "TrainConfig": "config",
     "make_config": "config",
     "train": "trainer",
 }
-
-__all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str):
-    if name not in _PUBLIC:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_PUBLIC[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_PUBLIC))
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
